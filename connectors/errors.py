@@ -1,0 +1,39 @@
+"""Connector errors. They say whether a retry may help; the runtime decides what to do about it."""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Base of every error an action raises on purpose."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class RetryableError(ConnectorError):
+    """Network trouble, 429, 5xx: the same call may succeed later (after `retry_after` seconds if given)."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class PermanentError(ConnectorError):
+    """The provider refused the call for a reason a retry will not fix (4xx, refused recipient...)."""
+
+
+class UnknownConnectorError(KeyError):
+    """A connector or action key that the registry does not hold; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else "unknown connector"
+
+
+class DuplicateConnectorError(ValueError):
+    """Two connectors (or two actions) registered under one key."""

@@ -1,0 +1,127 @@
+"""ISO-8601 durations and datetimes on a wall clock that survives DST changes.
+
+Calendar parts of a duration (years, months, weeks, days) are added on the local wall clock of the
+given timezone, so "P1D" from 10:00 the day before a DST change lands at 10:00 the day after; clock
+parts (hours, minutes, seconds) are added as elapsed time. This is what HubSpot and Mautic users
+expect of "wait one day". Parsing is isodate's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import isodate
+
+from runtime.errors import DurationError
+
+# The syntax the schema accepts (an optional sign, then ISO-8601 designators; no bare "P" or "PT").
+DURATION_PATTERN = (
+    r"^-?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+)
+_DURATION_RE = re.compile(DURATION_PATTERN)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A signed ISO-8601 duration split into calendar and clock parts."""
+
+    sign: int = 1
+    years: int = 0
+    months: int = 0
+    days: int = 0
+    seconds: float = 0.0
+
+    def add_to(self, moment: datetime, tz: tzinfo | None = None) -> datetime:
+        """`moment` moved by this duration, calendar parts on `tz`'s wall clock; returns UTC."""
+        local = moment.astimezone(tz or UTC)
+        if self.years or self.months:
+            months = local.month - 1 + self.sign * (self.years * 12 + self.months)
+            year, month = local.year + months // 12, months % 12 + 1
+            local = local.replace(year=year, month=month, day=min(local.day, _days_in(year, month)))
+        if self.days:
+            local = local + timedelta(days=self.sign * self.days)  # aware + timedelta keeps the wall time
+        result = local.astimezone(UTC)
+        return result + timedelta(seconds=self.sign * self.seconds)
+
+    def approx(self) -> timedelta:
+        """A plain timedelta (months as 30 days, years as 365): for comparisons, never for scheduling."""
+        days = self.years * 365 + self.months * 30 + self.days
+        return self.sign * timedelta(days=days, seconds=self.seconds)
+
+
+def _days_in(year: int, month: int) -> int:
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    return (nxt - timedelta(days=1)).day
+
+
+@cache
+def parse_duration(text: str) -> Duration:
+    """Parse "P2D", "PT1H30M", "-P1D", "P1M"... into a Duration; DurationError names what is wrong."""
+    if not isinstance(text, str) or not _DURATION_RE.match(text):
+        raise DurationError(f"{text!r} is not an ISO-8601 duration such as P2D, PT1H30M or -P1D")
+    sign = -1 if text.startswith("-") else 1
+    try:
+        parsed = isodate.parse_duration(text.lstrip("-"))
+    except (isodate.ISO8601Error, ValueError) as exc:
+        raise DurationError(f"{text!r} is not an ISO-8601 duration: {exc}") from None
+    if isinstance(parsed, isodate.Duration):
+        years, months, rest = int(parsed.years), int(parsed.months), parsed.tdelta
+    else:
+        years, months, rest = 0, 0, parsed
+    return Duration(sign, years, months, rest.days, rest.seconds + rest.microseconds / 1e6)
+
+
+def is_duration(text: Any) -> bool:
+    return isinstance(text, str) and bool(_DURATION_RE.match(text))
+
+
+@cache
+def get_zone(name: str) -> ZoneInfo:
+    """A ZoneInfo by IANA name; DurationError-free: raises ValueError naming the zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known IANA timezone such as Europe/Vilnius") from None
+
+
+def is_zone(name: Any) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        get_zone(name)
+    except ValueError:
+        return False
+    return True
+
+
+def to_datetime(value: Any, tz: tzinfo | None = None) -> datetime | None:
+    """An aware datetime from a datetime, a date or an ISO string; naive values are read in `tz`.
+
+    Returns None when the value is not a datetime at all (callers decide whether that is an error).
+    """
+    zone = tz or UTC
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and value and value[0].isdigit():
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO-8601 with a Z, seconds precision unless there are microseconds."""
+    text = moment.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
