@@ -1,0 +1,11 @@
+"""webhook.send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.base import ActionContext, PermanentError
+
+
+def run_send(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+    raise PermanentError("webhook.send is not implemented yet")
