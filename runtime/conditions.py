@@ -56,6 +56,7 @@ def resolve(path: str, scope: Mapping[str, Any]) -> Any:
 
 # ---------------------------------------------------------------- value helpers
 
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
@@ -111,7 +112,9 @@ def _duration(value: Any, op: str) -> Any:
     try:
         return parse_duration(value)
     except DurationError:
-        raise ConditionError(f"operator {op!r} needs an ISO-8601 duration such as P30D, got {value!r}") from None
+        raise ConditionError(
+            f"operator {op!r} needs an ISO-8601 duration such as P30D, got {value!r}"
+        ) from None
 
 
 @lru_cache(maxsize=1024)
@@ -196,7 +199,9 @@ def _op_within(actual: Any, expected: Any, clock: Clock) -> bool:
 
 
 def _back(span: Any, clock: Clock) -> datetime:
-    return type(span)(-span.sign, span.years, span.months, span.days, span.seconds).add_to(clock.now, clock.tz)
+    return type(span)(-span.sign, span.years, span.months, span.days, span.seconds).add_to(
+        clock.now, clock.tz
+    )
 
 
 def _forward(span: Any, clock: Clock) -> datetime:
@@ -250,6 +255,7 @@ REGEX_OPS = frozenset({"matches"})
 
 
 # ---------------------------------------------------------------- evaluation
+
 
 def evaluate(condition: Mapping[str, Any], scope: Mapping[str, Any], clock: Clock, pointer: str = "") -> bool:
     """True when `condition` holds over `scope` (contact, deal, trigger, steps, vars, run, now, event)."""

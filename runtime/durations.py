@@ -20,9 +20,7 @@ import isodate
 from runtime.errors import DurationError
 
 # The syntax the schema accepts (an optional sign, then ISO-8601 designators; no bare "P" or "PT").
-DURATION_PATTERN = (
-    r"^-?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
-)
+DURATION_PATTERN = r"^-?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
 
 

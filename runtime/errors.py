@@ -22,7 +22,7 @@ class TemplateError(FlowrightError):
 
 
 class ConditionError(FlowrightError):
-    """A condition that cannot be evaluated (a bad regex, a non-duration for `within`...). Never 'no match'."""
+    """A condition that cannot be evaluated (a bad regex, a non-duration for `within`); never "no match"."""
 
     def __init__(self, message: str, *, pointer: str = "") -> None:
         super().__init__(message)

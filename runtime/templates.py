@@ -106,13 +106,17 @@ def render(text: str, context: Mapping[str, Any], *, html: bool = False, pointer
     except UndefinedError as exc:
         raise TemplateError(
             f"template {text!r} uses an undefined name: {_undefined_name(text, exc.message or '')}",
-            template=text, pointer=pointer,
+            template=text,
+            pointer=pointer,
         ) from None
     except TemplateSyntaxError as exc:
-        raise TemplateError(f"template {text!r} has a syntax error: {exc.message}", template=text,
-                            pointer=pointer) from None
+        raise TemplateError(
+            f"template {text!r} has a syntax error: {exc.message}", template=text, pointer=pointer
+        ) from None
     except SecurityError as exc:
-        raise TemplateError(f"template {text!r} is not allowed: {exc}", template=text, pointer=pointer) from None
+        raise TemplateError(
+            f"template {text!r} is not allowed: {exc}", template=text, pointer=pointer
+        ) from None
     except (DurationError, TemplateError) as exc:
         raise TemplateError(f"template {text!r} failed: {exc}", template=text, pointer=pointer) from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
