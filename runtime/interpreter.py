@@ -394,7 +394,8 @@ def _apply_fail(step: Step, outcome: Fail) -> None:
     retry = {**DEFAULT_RETRY, **(node.get("retry") or {})}
     if outcome.retryable and node["type"] == "action" and run.attempt + 1 < int(retry["max_attempts"]):
         run.attempt += 1
-        wake = step.now + _backoff(retry["backoff"], run.attempt, outcome.retry_after)
+        key = run.idempotency_key(node["id"])
+        wake = step.now + _backoff(retry["backoff"], run.attempt, outcome.retry_after, key)
         run.wait = {"node": node["id"], "since": iso(step.now), "kind": "retry"}
         run.wake_at = wake
         transition(run, RunStatus.WAITING)
@@ -420,11 +421,15 @@ def _apply_fail(step: Step, outcome: Fail) -> None:
     step.host.save(run, record)
 
 
-def _backoff(spec: str, attempt: int, retry_after: float | None) -> timedelta:
-    """Exponential backoff with full jitter on the upper half; the provider's Retry-After wins if longer."""
+def _backoff(spec: str, attempt: int, retry_after: float | None, key: str) -> timedelta:
+    """Exponential backoff with jitter on its upper half; the provider's Retry-After wins if longer.
+
+    The jitter is seeded by the idempotency key and attempt: runs spread out, yet a simulation is
+    repeatable.
+    """
     base = parse_duration(spec).approx()
     delay = min(base * (2 ** (attempt - 1)), MAX_BACKOFF)
-    delay = delay / 2 + delay / 2 * random.random()
+    delay = delay / 2 + delay / 2 * random.Random(f"{key}:{attempt}").random()
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay

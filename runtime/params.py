@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -12,14 +11,23 @@ from connectors.base import Action
 from runtime.durations import iso
 
 
-@cache
-def _validator(schema_id: int, action: Action) -> Draft202012Validator:
-    return Draft202012Validator(action.params_schema, format_checker=FormatChecker())
+_VALIDATORS: dict[tuple[str, int], Draft202012Validator] = {}
+
+
+def _validator(action: Action) -> Draft202012Validator:
+    """The compiled params validator of an action, built once per action declaration."""
+    key = (action.key, id(action.params_schema))
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        validator = _VALIDATORS[key] = Draft202012Validator(
+            action.params_schema, format_checker=FormatChecker()
+        )
+    return validator
 
 
 def check_params(action: Action, params: Any) -> str | None:
     """None when `params` satisfy the action's schema, else one sentence per problem with its pointer."""
-    validator = _validator(id(action.params_schema), action)
+    validator = _validator(action)
     errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
     if not errors:
         return None

@@ -1,0 +1,37 @@
+"""Helpers shared by CLI commands: reading JSON arguments (`JSON` or `@file`) with clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def read_json_file(path: str) -> Any:
+    """The JSON document in a file; click.UsageError-free: raises click.ClickException naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot read file: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def json_argument(value: str | None, option: str) -> Any:
+    """An option given as inline JSON or as `@file`; the error names the option."""
+    if value is None:
+        return None
+    if value.startswith("@"):
+        return read_json_file(value[1:])
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"not valid JSON ({exc.msg} at column {exc.colno}); give JSON or @file", param_hint=option
+        ) from None
