@@ -15,6 +15,8 @@ CREDENTIALS_SCHEMA = obj(
         "password": secret("SMTP password"),
         "from": string("Default sender, e.g. 'Acme <hello@acme.test>'"),
         "reply_to": string("Default Reply-To address"),
+        "verify_tls": {"type": "boolean", "default": True,
+                       "description": "Check the TLS certificate (off only for a self-signed relay)"},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30},
     },
     ("host", "from"),

@@ -1,11 +1,74 @@
-"""mail.send: build the message and hand it to the SMTP server."""
+"""mail.send: refuse unsubscribed or bounced contacts, build the message, hand it to SMTP."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from connectors.base import ActionContext, PermanentError
+from connectors.mail import message, smtp
+
+
+def subject_contact(ctx: ActionContext) -> dict[str, Any] | None:
+    """The run's contact: the subject's contact, else the contact of the subject's deal."""
+    contact_id = ctx.run.subject.get("contact_id")
+    if contact_id is None and ctx.run.subject.get("deal_id") is not None:
+        deal = ctx.records.get("deal", ctx.run.subject["deal_id"]) or {}
+        contact_id = deal.get("contact_id")
+    if contact_id is None:
+        return None
+    return ctx.records.get("contact", contact_id)
+
+
+def refusal(contact: dict[str, Any] | None) -> str | None:
+    """Why this contact must not be mailed, or None."""
+    if not contact:
+        return None
+    if contact.get("subscribed") is False:
+        return "the contact has unsubscribed"
+    if contact.get("status") == "bounced" or contact.get("bounced") is True:
+        return "the contact's address has bounced"
+    return None
+
+
+def tracking_for(ctx: ActionContext, params: dict[str, Any], contact: dict[str, Any] | None,
+                 to: str, msg_id: str) -> message.Tracking | None:
+    public_url, secret_key = ctx.settings.get("public_url"), ctx.settings.get("secret_key")
+    if not public_url or not secret_key:
+        ctx.logger.warning("mail.send: no public_url/secret_key setting; sending without tracking links")
+        return None
+    data = {"c": (contact or {}).get("id", ctx.run.subject.get("contact_id")), "e": to, "m": msg_id,
+            "r": ctx.run.id, "n": ctx.run.node}
+    return message.Tracking(
+        public_url=str(public_url), secret_key=str(secret_key),
+        data={k: v for k, v in data.items() if v is not None},
+        opens=params.get("track_opens", True), clicks=params.get("track_clicks", True),
+        unsubscribe=params.get("unsubscribe_link", True),
+    )
+
+
+def send_mail(ctx: ActionContext, credentials: Any, params: dict[str, Any], *,
+              track: bool = True) -> dict[str, Any]:
+    """Send one mail with SMTP `credentials` (shared with reviews.request's Google link mail)."""
+    to = message.valid_address(str(params.get("to") or ""))
+    if to is None:
+        raise PermanentError(f"not a valid email address: {params.get('to')!r}")
+    for extra in [*(params.get("cc") or []), *(params.get("bcc") or [])]:
+        if message.valid_address(extra) is None:
+            raise PermanentError(f"not a valid email address: {extra!r}")
+    contact = subject_contact(ctx)
+    reason = refusal(contact)
+    if reason:
+        raise PermanentError(f"mail not sent to {to}: {reason}")
+    sender = params.get("from") or credentials.get("from")
+    if not sender or message.valid_address(sender) is None:
+        raise PermanentError("no valid sender: set `from` on the action or the credential")
+    reply_to = params.get("reply_to") or credentials.get("reply_to")
+    msg_id = message.message_id(ctx.idempotency_key, sender)
+    tracking = tracking_for(ctx, params, contact, to, msg_id) if track else None
+    msg = message.build(params, sender, reply_to, msg_id, tracking)
+    smtp.deliver(credentials, msg, message.recipients(msg))
+    return {"message_id": msg_id, "to": to, "accepted": True}
 
 
 def run_send(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
-    raise PermanentError("mail.send is not implemented yet")
+    return send_mail(ctx, ctx.credentials, params)

@@ -1,0 +1,107 @@
+"""Egress checks for user-supplied URLs (http.request, webhook.send): no private, loopback,
+link-local, multicast or reserved targets unless allow-listed, re-checked at every redirect."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from connectors.errors import PermanentError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+MAX_REDIRECTS = 5
+REDIRECT_CODES = {301, 302, 303, 307, 308}
+
+
+def _blocked(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+            or address.is_reserved or address.is_unspecified or not address.is_global)
+
+
+def _allowed(host: str, addresses: list[IPAddress], allowlist: Iterable[str]) -> bool:
+    for entry in allowlist:
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        if entry == host.lower():
+            return True
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            continue
+        if addresses and all(a in network for a in addresses):
+            return True
+    return False
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise PermanentError(f"cannot resolve host {host!r} ({exc.__class__.__name__})") from None
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def check_url(url: str, allowlist: Iterable[str] = ()) -> None:
+    """Refuse a URL whose host resolves to any non-public address, unless the host or every
+    address is allow-listed (host names or CIDRs)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PermanentError(f"refused {url!r}: only http and https URLs with a host are allowed")
+    host = parts.hostname
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise PermanentError(f"refused {url!r}: bad port") from None
+    allow = list(allowlist)
+    addresses = resolve(host, port)
+    if _allowed(host, addresses, allow):
+        return
+    bad = sorted({str(a) for a in addresses if _blocked(a)})
+    if bad:
+        raise PermanentError(
+            f"refused {host}: it resolves to a private, loopback, link-local or reserved address "
+            f"({', '.join(bad)}); an administrator can allow-list it (http_allowlist)"
+        )
+
+
+def allowlist_from(settings: Any) -> list[str]:
+    value = settings.get("http_allowlist") if settings else None
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split() if v]
+    return [str(v) for v in value]
+
+
+def checked_request(session: requests.Session, method: str, url: str, *, allowlist: Iterable[str],
+                    timeout: float, **kwargs: Any) -> requests.Response:
+    """Send a request, following up to MAX_REDIRECTS redirects by hand and checking every hop.
+
+    Transport errors (requests.RequestException) propagate for the caller's helper to map.
+    """
+    allow = list(allowlist)
+    for _ in range(MAX_REDIRECTS + 1):
+        check_url(url, allow)
+        response = session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        location = response.headers.get("Location")
+        if response.status_code not in REDIRECT_CODES or not location:
+            return response
+        response.close()
+        previous, url = url, urljoin(url, location)
+        if response.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
+            method = "GET"  # what browsers and requests do
+            kwargs.pop("json", None)
+            kwargs.pop("data", None)
+        if urlsplit(previous).netloc != urlsplit(url).netloc:  # no credentials to another host
+            headers = kwargs.get("headers") or {}
+            kwargs["headers"] = {k: v for k, v in headers.items()
+                                 if k.lower() not in ("authorization", "cookie")}
+    raise PermanentError(f"too many redirects (more than {MAX_REDIRECTS})")

@@ -1,0 +1,70 @@
+"""Shared error mapping for HTTP connectors: status codes to RetryableError / PermanentError.
+
+Each connector keeps its own request helper (auth, base URL, how to read the provider's error
+message) and calls these. Messages never include URLs, headers or bodies we sent: a Slack webhook
+URL is itself a secret, so a transport failure names only the provider and the exception type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, NoReturn
+
+import requests
+
+from connectors.errors import ConnectorError, PermanentError, RetryableError
+
+MessageReader = Callable[[requests.Response], str | None]
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), or None."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def error_for(provider: str, response: requests.Response, read_message: MessageReader) -> ConnectorError:
+    """The error for a non-2xx answer: 429 and 5xx retryable (with Retry-After), other 4xx permanent."""
+    try:
+        detail = read_message(response)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        detail = None
+    status = response.status_code
+    suffix = f": {detail}" if detail else (f" {response.reason}" if response.reason else "")
+    message = f"{provider} answered {status}{suffix}"
+    if status == 429 or status >= 500:
+        return RetryableError(message, status=status, retry_after=retry_after(response))
+    return PermanentError(message, status=status)
+
+
+def raise_for(provider: str, response: requests.Response, read_message: MessageReader) -> None:
+    """Raise `error_for(...)` unless the answer is 2xx."""
+    if not 200 <= response.status_code < 300:
+        raise error_for(provider, response, read_message)
+
+
+def transport_error(provider: str, exc: requests.RequestException) -> NoReturn:
+    """Timeouts and connection failures are retryable; the text names no URL (it may be secret)."""
+    kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+    raise RetryableError(f"{provider} {kind} ({type(exc).__name__})") from None
