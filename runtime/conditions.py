@@ -293,7 +293,8 @@ def _eval_leaf(cond: Mapping[str, Any], scope: Mapping[str, Any], clock: Clock, 
         return False
     expected = cond.get("value")
     if is_template(expected):
-        expected = render(expected, scope, pointer=f"{ptr}/value")
+        names = scope if "now" in scope else {**scope, "now": clock.now}
+        expected = render(expected, names, pointer=f"{ptr}/value")
     try:
         return fn(actual, expected, clock)
     except ConditionError as exc:

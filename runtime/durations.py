@@ -63,15 +63,19 @@ def parse_duration(text: str) -> Duration:
     if not isinstance(text, str) or not _DURATION_RE.match(text):
         raise DurationError(f"{text!r} is not an ISO-8601 duration such as P2D, PT1H30M or -P1D")
     sign = -1 if text.startswith("-") else 1
+    # The calendar part and the clock part are parsed apart so that PT24H stays 24 elapsed hours
+    # while P1D stays one calendar day (isodate folds both into one timedelta).
+    date_part, _, time_part = text.lstrip("-").partition("T")
     try:
-        parsed = isodate.parse_duration(text.lstrip("-"))
+        calendar = isodate.parse_duration(date_part) if date_part != "P" else timedelta()
+        clock = isodate.parse_duration(f"PT{time_part}") if time_part else timedelta()
     except (isodate.ISO8601Error, ValueError) as exc:
         raise DurationError(f"{text!r} is not an ISO-8601 duration: {exc}") from None
-    if isinstance(parsed, isodate.Duration):
-        years, months, rest = int(parsed.years), int(parsed.months), parsed.tdelta
+    if isinstance(calendar, isodate.Duration):
+        years, months, days = int(calendar.years), int(calendar.months), calendar.tdelta.days
     else:
-        years, months, rest = 0, 0, parsed
-    return Duration(sign, years, months, rest.days, rest.seconds + rest.microseconds / 1e6)
+        years, months, days = 0, 0, calendar.days
+    return Duration(sign, years, months, days, clock.total_seconds())
 
 
 def is_duration(text: Any) -> bool:

@@ -10,7 +10,6 @@ from jsonschema import Draft202012Validator, FormatChecker
 from connectors.base import Action
 from runtime.durations import iso
 
-
 _VALIDATORS: dict[tuple[str, int], Draft202012Validator] = {}
 
 
