@@ -193,7 +193,7 @@ def local_server(handler: Handler) -> Iterator[LocalServer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield LocalServer(f"http://127.0.0.1:{server.server_address[1]}", seen, current)
