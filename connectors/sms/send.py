@@ -1,11 +1,95 @@
-"""sms.send."""
+"""sms.send: E.164 numbers, quiet hours, Twilio's Messages API (form-encoded, basic auth)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from connectors.base import ActionContext, PermanentError
+import phonenumbers
+import requests
+
+from connectors import httpmap
+from connectors.base import ActionContext, PermanentError, RetryableError
+from connectors.sms import quiet
+
+DEFAULT_BASE_URL = "https://api.twilio.com"
+
+
+def e164(number: str, region: str | None) -> str:
+    """`number` in E.164, read with `region` when it has no country code; PermanentError if invalid."""
+    try:
+        parsed = phonenumbers.parse(number, region.upper() if region else None)
+    except phonenumbers.NumberParseException:
+        raise PermanentError(f"not a phone number: {number!r}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise PermanentError(f"not a valid phone number: {number!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _message(response: requests.Response) -> str | None:
+    # Twilio's error body: {"code": 21211, "message": "...", "more_info": "...", "status": 400}
+    data = httpmap.json_or_none(response)
+    if isinstance(data, dict) and data.get("message"):
+        code = f" (error {data['code']})" if data.get("code") else ""
+        return f"{data['message']}{code}"
+    return None
+
+
+def call(ctx: ActionContext, path: str, form: dict[str, str]) -> dict[str, Any]:
+    """The Twilio request helper: basic auth with the account SID and auth token, errors mapped."""
+    creds = ctx.credentials
+    base = str(creds.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+    try:
+        response = ctx.http.post(f"{base}{path}", data=form, auth=(str(creds["account_sid"]),
+                                 str(creds["auth_token"])), headers={"Accept": "application/json"},
+                                 timeout=float(creds.get("timeout") or 15))
+    except requests.RequestException as exc:
+        httpmap.transport_error("Twilio", exc)
+    httpmap.raise_for("Twilio", response, _message)
+    data = httpmap.json_or_none(response)
+    if not isinstance(data, dict):
+        raise RetryableError("Twilio answered something that is not JSON", status=response.status_code)
+    return data
+
+
+def _contact(ctx: ActionContext) -> dict[str, Any]:
+    contact_id = ctx.run.subject.get("contact_id")
+    return (ctx.records.get("contact", contact_id) if contact_id is not None else None) or {}
+
+
+def check_quiet_hours(ctx: ActionContext, contact: dict[str, Any]) -> None:
+    """Raise RetryableError(retry_after=until the window ends) during the credential's quiet hours."""
+    window = ctx.credentials.get("quiet_hours")
+    if not window:
+        return
+    tz = quiet.zone(contact.get("timezone")) or quiet.zone(ctx.credentials.get("timezone")) or ZoneInfo("UTC")
+    wait = quiet.seconds_left(ctx.clock(), window["from"], window["to"], tz)
+    if wait > 0:
+        raise RetryableError(f"quiet hours ({window['from']}-{window['to']} {tz.key}): "
+                             f"sending in {int(wait)} s", retry_after=wait)
 
 
 def run_send(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
-    raise PermanentError("sms.send is not implemented yet")
+    creds = ctx.credentials
+    to = e164(str(params["to"]), creds.get("default_region"))
+    contact = _contact(ctx)
+    if not params.get("ignore_quiet_hours"):
+        check_quiet_hours(ctx, contact)
+    form = {"To": to, "Body": str(params["body"])}
+    sender = str(params.get("from") or creds.get("from") or "")
+    if sender:
+        # a number is normalised; a short code or an alphanumeric sender id is sent as written
+        form["From"] = e164(sender, creds.get("default_region")) if sender.startswith("+") else sender
+    elif creds.get("messaging_service_sid"):
+        form["MessagingServiceSid"] = str(creds["messaging_service_sid"])
+    else:
+        raise PermanentError("no sender: set `from` on the action or the credential")
+    if params.get("status_callback"):
+        form["StatusCallback"] = str(params["status_callback"])
+    data = call(ctx, f"/2010-04-01/Accounts/{creds['account_sid']}/Messages.json", form)
+    out: dict[str, Any] = {"sid": str(data.get("sid") or ""), "status": str(data.get("status") or "queued"),
+                           "to": str(data.get("to") or to)}
+    with contextlib.suppress(TypeError, ValueError):
+        out["segments"] = int(data.get("num_segments") or 1)
+    return out
