@@ -78,3 +78,8 @@ class Flow:
 
     def node(self, node_id: str) -> Mapping[str, Any]:
         return self.nodes[node_id]
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each node id's index in `nodes` (for JSON pointers in run-time errors)."""
+        return {node_id: index for index, node_id in enumerate(self.nodes)}

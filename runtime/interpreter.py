@@ -102,7 +102,7 @@ class Step:
         return Clock(self.now, self.tz)
 
     def pointer(self, *parts: Any) -> str:
-        index = list(self.flow.nodes).index(self.node["id"])
+        index = self.flow.positions[self.node["id"]]
         return "/nodes/" + "/".join(str(p) for p in (index, *parts))
 
 

@@ -27,6 +27,8 @@ def _validator(action: Action) -> Draft202012Validator:
 def check_params(action: Action, params: Any) -> str | None:
     """None when `params` satisfy the action's schema, else one sentence per problem with its pointer."""
     validator = _validator(action)
+    if validator.is_valid(params):
+        return None
     errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
     if not errors:
         return None

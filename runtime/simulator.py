@@ -79,7 +79,7 @@ class SimHost:
 
     def save(self, run: RunState, step: StepRecord | None) -> None:
         if step is not None:
-            self.steps[step.seq] = copy.deepcopy(step)
+            self.steps[step.seq] = copy.copy(step)  # records are built fresh per save; outputs are not mutated
 
     def execute(
         self, run: RunState, node: Mapping[str, Any], action: str, params: dict[str, Any], key: str
