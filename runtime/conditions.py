@@ -292,7 +292,7 @@ def _eval_leaf(cond: Mapping[str, Any], scope: Mapping[str, Any], clock: Clock, 
     if actual is MISSING and op not in PRESENCE_OPS:
         return False
     expected = cond.get("value")
-    if is_template(expected):
+    if isinstance(expected, str) and is_template(expected):
         names = scope if "now" in scope else {**scope, "now": clock.now}
         expected = render(expected, names, pointer=f"{ptr}/value")
     try:

@@ -33,9 +33,9 @@ class MemoryRecords:
 
     # ------------------------------------------------------------ loading
     def put(self, kind: str, record: Mapping[str, Any]) -> Any:
-        record = copy.deepcopy(dict(record))
-        record_id = record.setdefault("id", f"{kind[0]}{len(self.data[kind]) + 1}")
-        self.data[kind][record_id] = record
+        stored: dict[str, Any] = copy.deepcopy(dict(record))
+        record_id = stored.setdefault("id", f"{kind[0]}{len(self.data[kind]) + 1}")
+        self.data[kind][record_id] = stored
         return record_id
 
     # ------------------------------------------------------------ Records protocol

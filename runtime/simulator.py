@@ -79,7 +79,7 @@ class SimHost:
 
     def save(self, run: RunState, step: StepRecord | None) -> None:
         if step is not None:
-            self.steps[step.seq] = copy.copy(step)  # records are built fresh per save; outputs are not mutated
+            self.steps[step.seq] = copy.copy(step)  # records are fresh per save; outputs never mutated
 
     def execute(
         self, run: RunState, node: Mapping[str, Any], action: str, params: dict[str, Any], key: str
@@ -142,8 +142,8 @@ def _patch_fields(kind: str) -> Callable[[MemoryRecords, Mapping[str, Any], Mapp
     def patch(records: MemoryRecords, subject: Mapping[str, Any], data: Mapping[str, Any]) -> None:
         record_id = subject.get(f"{kind}_id")
         if record_id is not None:
-            changes = data.get("changes") if isinstance(data.get("changes"), Mapping) else data
-            records.data[kind][record_id].update(changes)
+            changes = data.get("changes")
+            records.data[kind][record_id].update(changes if isinstance(changes, Mapping) else data)
 
     return patch
 
