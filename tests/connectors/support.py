@@ -17,8 +17,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from jsonschema import Draft202012Validator, FormatChecker
 
-from connectors.base import ActionContext, RunInfo
+from connectors.base import Action, ActionContext, RunInfo
 
 
 class MemoryRecords:
@@ -94,6 +95,24 @@ class MemoryRecords:
     def enroll(self, flow_key: str, subject: Mapping[str, Any]) -> dict[str, Any]:
         self.enrolled.append((flow_key, dict(subject)))
         return {"run_id": f"run-{len(self.enrolled)}", "enrolled": True}
+
+
+class _Checked:
+    """An action whose every output is validated against its output schema."""
+
+    def __init__(self, action: Action) -> None:
+        self.action = action
+
+    def run(self, ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+        Draft202012Validator(self.action.params_schema, format_checker=FormatChecker()).validate(params)
+        out = self.action.run(ctx, params)
+        Draft202012Validator(self.action.output_schema).validate(out)
+        return out
+
+
+def checked(actions: Mapping[str, Action]) -> dict[str, _Checked]:
+    """Actions by key whose params and outputs are validated against their schemas on every run."""
+    return {key: _Checked(action) for key, action in actions.items()}
 
 
 def free_port() -> int:
