@@ -12,11 +12,19 @@ from typing import Any
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("connector_support", Path(__file__).with_name("support.py"))
-assert _spec and _spec.loader
-support = importlib.util.module_from_spec(_spec)
-sys.modules["connector_support"] = support
-_spec.loader.exec_module(support)
+
+def _load(name: str, filename: str) -> Any:
+    """Helper modules of these tests under names of their own (the suite imports in importlib mode)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+support = _load("connector_support", "support.py")
+_load("connector_books", "books_servers.py")
 
 
 class Inbox:

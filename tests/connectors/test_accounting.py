@@ -1,0 +1,163 @@
+"""accounting.* against local servers answering like Xero and QuickBooks Online."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from connector_books import QBO_REALM, QBO_TOKEN, XERO_TENANT, XERO_TOKEN, QuickBooksServer, XeroServer
+from connector_support import LocalServer, checked, local_server, make_ctx
+
+from connectors.accounting import CONNECTOR
+from connectors.base import PermanentError, RetryableError
+
+A = checked(CONNECTOR.actions)
+CUSTOMER, INVOICE, PAYMENT = (A[f"accounting.{name}"] for name in (
+    "find_or_create_customer", "create_invoice", "record_payment"))
+LINES = [{"description": "Consulting", "quantity": 2, "unit_price": 50.0},
+         {"description": "Setup", "unit_price": 21.0}]
+
+
+@pytest.fixture
+def xero() -> Iterator[tuple[XeroServer, LocalServer]]:
+    state = XeroServer()
+    with local_server(state) as server:
+        yield state, server
+
+
+@pytest.fixture
+def qbo() -> Iterator[tuple[QuickBooksServer, LocalServer]]:
+    state = QuickBooksServer()
+    with local_server(state) as server:
+        yield state, server
+
+
+def xero_creds(url: str, **more: Any) -> dict[str, Any]:
+    return {"provider": "xero", "access_token": XERO_TOKEN, "tenant_id": XERO_TENANT, "base_url": url,
+            "payment_account": "090", "sales_account": "200", **more}
+
+
+def qbo_creds(url: str, **more: Any) -> dict[str, Any]:
+    return {"provider": "quickbooks", "access_token": QBO_TOKEN, "realm_id": QBO_REALM, "base_url": url,
+            "payment_account": "35", **more}
+
+
+def test_xero_customer_invoice_payment(xero: tuple[XeroServer, LocalServer]) -> None:
+    state, server = xero
+    ctx = make_ctx(xero_creds(server.url))
+    found = CUSTOMER.run(ctx, {"name": "Ada L.", "email": "ada@example.com"})
+    assert found == {"id": "c-ada", "name": "Ada Lovelace", "email": "ada@example.com", "created": False}
+    made = CUSTOMER.run(ctx, {"name": "Grace Hopper", "email": "grace@example.com"})
+    assert made["created"] is True and state.contacts[-1]["Name"] == "Grace Hopper"
+    assert server.seen[0].query == {"where": ['EmailAddress=="ada@example.com"']}
+
+    invoice = INVOICE.run(ctx, {"customer": "ada@example.com", "lines": LINES,
+                                "currency": "EUR", "due_in": "P14D", "reference": "D-3"})
+    assert invoice == {"id": "inv-1", "number": "INV-0001", "total": 121.0, "currency": "EUR",
+                       "due_date": "2026-12-07"}
+    sent = next(s for s in server.seen if s.path.endswith("/Invoices"))
+    body = sent.json()["Invoices"][0]
+    assert body["Contact"] == {"ContactID": "c-ada"} and body["Type"] == "ACCREC"
+    assert body["LineItems"][0] == {"Description": "Consulting", "Quantity": 2, "UnitAmount": 50.0,
+                                    "AccountCode": "200"}
+    assert body["Date"] == "2026-11-23" and body["DueDate"] == "2026-12-07" and body["Reference"] == "D-3"
+    assert sent.headers["xero-tenant-id"] == XERO_TENANT and sent.headers["idempotency-key"]
+
+    payment = PAYMENT.run(ctx, {"invoice": "inv-1", "amount": 121.0, "date": "2026-11-24"})
+    assert payment == {"id": "pay-1", "invoice": "inv-1", "amount": 121.0}
+    assert state.payments[0]["Account"] == {"Code": "090"} and state.invoices["inv-1"]["AmountDue"] == 0
+
+
+def test_xero_retry_with_the_same_key_creates_one_invoice(xero: tuple[XeroServer, LocalServer]) -> None:
+    state, server = xero
+    ctx = make_ctx(xero_creds(server.url), key="run-5:bill:1")
+    params = {"customer": "c-ada", "lines": LINES, "due_date": "2026-12-31"}
+    first = INVOICE.run(ctx, params)
+    again = INVOICE.run(make_ctx(xero_creds(server.url), key="run-5:bill:1"), params)
+    assert first == again and len(state.invoices) == 1
+    other = INVOICE.run(make_ctx(xero_creds(server.url), key="run-6:bill:1"), params)
+    assert other["id"] != first["id"]
+
+
+def test_xero_errors(xero: tuple[XeroServer, LocalServer]) -> None:
+    _state, server = xero
+    ctx = make_ctx(xero_creds(server.url))
+    with pytest.raises(PermanentError, match="Due Date is required") as info:
+        INVOICE.run(ctx, {"customer": "c-ada", "lines": LINES})
+    assert info.value.status == 400
+    with pytest.raises(PermanentError, match="Email address must be valid"):
+        CONNECTOR.actions["accounting.find_or_create_customer"].run(ctx, {"name": "X", "email": "nope"})
+    with pytest.raises(PermanentError, match="exceeds the amount outstanding"):
+        invoice = INVOICE.run(ctx, {"customer": "c-ada", "lines": LINES, "due_in": "P1D"})
+        PAYMENT.run(ctx, {"invoice": invoice["id"], "amount": 500})
+    with pytest.raises(PermanentError, match="no customer with the email"):
+        INVOICE.run(ctx, {"customer": "who@example.com", "lines": LINES})
+    expired = make_ctx(xero_creds(server.url, access_token="expired-SECRET"))
+    with pytest.raises(PermanentError, match="Unauthorized") as denied:
+        CUSTOMER.run(expired, {"name": "Ada"})
+    assert denied.value.status == 401 and "SECRET" not in str(denied.value)
+    busy = make_ctx(xero_creds(server.url, tenant_id="tenant-busy"))
+    with pytest.raises(RetryableError) as limited:
+        CUSTOMER.run(busy, {"name": "Ada"})
+    assert limited.value.retry_after == 42.0
+    with pytest.raises(RetryableError, match="503"):
+        CUSTOMER.run(make_ctx(xero_creds(server.url, tenant_id="tenant-down")),
+                                                    {"name": "Ada"})
+
+
+def test_quickbooks_customer_invoice_payment(qbo: tuple[QuickBooksServer, LocalServer]) -> None:
+    state, server = qbo
+    ctx = make_ctx(qbo_creds(server.url))
+    found = CUSTOMER.run(ctx, {"name": "Ada", "email": "ada@example.com"})
+    assert found == {"id": "58", "name": "Ada Lovelace", "email": "ada@example.com", "created": False}
+    query = server.seen[0]
+    assert query.path == f"/v3/company/{QBO_REALM}/query" and query.query["minorversion"] == ["75"]
+    sql = "select * from Customer where PrimaryEmailAddr = 'ada@example.com' maxresults 1"
+    assert query.query["query"] == [sql]
+    made = CUSTOMER.run(ctx, {"name": "O'Brien & Co", "email": "ob@example.com"})
+    assert made["created"] is True
+    assert state.customers[-1]["PrimaryEmailAddr"] == {"Address": "ob@example.com"}
+    assert CUSTOMER.run(ctx, {"name": "O'Brien & Co"})["id"] == made["id"]
+
+    invoice = INVOICE.run(ctx, {"customer": "58", "lines": LINES, "currency": "USD",
+                                                       "due_date": "2026-12-31", "reference": "D-3"})
+    assert invoice == {"id": "130", "number": "D-3", "total": 121.0, "currency": "USD",
+                       "due_date": "2026-12-31"}
+    sent = next(s for s in server.seen if s.path.endswith("/invoice"))
+    assert sent.query["requestid"] and sent.headers["accept"] == "application/json"
+    line = sent.json()["Line"][0]
+    assert line["SalesItemLineDetail"] == {"ItemRef": {"value": "1"}, "Qty": 2, "UnitPrice": 50.0}
+    assert line["Amount"] == 100.0
+
+    payment = PAYMENT.run(ctx, {"invoice": "130", "amount": 21.0})
+    assert payment == {"id": "200", "invoice": "130", "amount": 21.0}
+    assert state.invoices["130"]["Balance"] == 100.0
+    assert state.payments[0]["DepositToAccountRef"] == {"value": "35"}
+    assert state.payments[0]["TxnDate"] == "2026-11-23"
+
+
+def test_quickbooks_errors(qbo: tuple[QuickBooksServer, LocalServer]) -> None:
+    state, server = qbo
+    ctx = make_ctx(qbo_creds(server.url))
+    with pytest.raises(PermanentError, match="Invalid Reference Id"):
+        INVOICE.run(ctx, {"customer": "999", "lines": LINES})
+    with pytest.raises(PermanentError, match="Object Not Found"):
+        PAYMENT.run(ctx, {"invoice": "404", "amount": 1})
+    # found by name when the email is unknown
+    by_name = CUSTOMER.run(ctx, {"name": "Ada Lovelace", "email": "x@example.com"})
+    assert by_name["id"] == "58" and by_name["created"] is False
+    # a vendor already uses the name: QuickBooks refuses the customer
+    with pytest.raises(PermanentError, match="Duplicate Name Exists") as duplicate:
+        CUSTOMER.run(ctx, {"name": "Paper Co"})
+    assert duplicate.value.status == 400 and len(state.customers) == 1
+    expired = make_ctx(qbo_creds(server.url, access_token="old-SECRET"))
+    with pytest.raises(PermanentError, match="AuthenticationFailed") as denied:
+        CUSTOMER.run(expired, {"name": "Ada"})
+    assert denied.value.status == 401 and "SECRET" not in str(denied.value)
+
+
+def test_unknown_provider() -> None:
+    with pytest.raises(PermanentError, match="known: xero, quickbooks"):
+        CONNECTOR.actions["accounting.record_payment"].run(make_ctx({"provider": "sage"}),
+                                                           {"invoice": "1", "amount": 1})
