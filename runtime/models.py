@@ -89,6 +89,8 @@ class Run(SQLModel, table=True):
     __table_args__ = (
         Index("ix_run_status_wake", "status", "wake_at"),
         Index("ix_run_flow_subject", "flow_key", "subject_key"),
+        Index("ix_run_subject_status", "subject_key", "status"),
+        Index("ix_run_contact_status", "contact_id", "status"),
     )
     id: str = Field(primary_key=True, max_length=40)
     flow_key: str = Field(max_length=120)
@@ -137,11 +139,12 @@ class Step(SQLModel, table=True):
 
 
 class Wait(SQLModel, table=True):
-    """A run waiting for an event: matched by (event type, subject key) in one index lookup."""
+    """A run waiting for an event: matched by (event type, subject key) in one index lookup. A deal run
+    has a row for its deal and one for the deal's contact."""
 
     __table_args__ = (Index("ix_wait_match", "event_type", "subject_key"),)
     id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(max_length=40, unique=True)
+    run_id: str = Field(max_length=40, index=True)
     event_type: str = Field(max_length=120)
     subject_key: str = Field(max_length=60)
     node: str = Field(max_length=120)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:30:33.089496
+Create Date: 2026-11-22 15:32:09.712525
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table('activity',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=True),
@@ -175,8 +174,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('run', schema=None) as batch_op:
+        batch_op.create_index('ix_run_contact_status', ['contact_id', 'status'], unique=False)
         batch_op.create_index('ix_run_flow_subject', ['flow_key', 'subject_key'], unique=False)
         batch_op.create_index('ix_run_status_wake', ['status', 'wake_at'], unique=False)
+        batch_op.create_index('ix_run_subject_status', ['subject_key', 'status'], unique=False)
 
     op.create_table('stage',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -289,18 +290,17 @@ def upgrade() -> None:
     sa.Column('subject_key', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('node', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('expires_at', runtime.db.UTCDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('run_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('wait', schema=None) as batch_op:
         batch_op.create_index('ix_wait_match', ['event_type', 'subject_key'], unique=False)
-
+        batch_op.create_index(batch_op.f('ix_wait_run_id'), ['run_id'], unique=False)
 
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table('wait', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_wait_run_id'))
         batch_op.drop_index('ix_wait_match')
 
     op.drop_table('wait')
@@ -330,8 +330,10 @@ def downgrade() -> None:
 
     op.drop_table('stage')
     with op.batch_alter_table('run', schema=None) as batch_op:
+        batch_op.drop_index('ix_run_subject_status')
         batch_op.drop_index('ix_run_status_wake')
         batch_op.drop_index('ix_run_flow_subject')
+        batch_op.drop_index('ix_run_contact_status')
 
     op.drop_table('run')
     op.drop_table('pipeline')
@@ -360,4 +362,3 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_activity_contact_id'))
 
     op.drop_table('activity')
-

@@ -1,0 +1,175 @@
+"""Event ingestion: store an event once (its id is the primary key), resolve its subject, apply it.
+
+`accept` is the one door every event passes, whether it came from the API, the CLI or a change in
+the record store: it upserts a subject given by e-mail or phone, refuses a repeated id, keeps
+`last_contact_at` and the activity timeline up to date and writes the event for the drain to match
+(`runtime.dispatch`). It never starts a run itself: the drain does, so the API answers in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from runtime.durations import iso, to_datetime
+from runtime.models import Deal, Event
+from runtime.records import SqlRecords
+
+TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_][a-z0-9_\-]*)+$")
+# Events that count as contact with the person ("no contact for 30 days" rules read last_contact_at).
+CONTACT_EVENTS = frozenset(
+    {
+        "email.sent",
+        "email.replied",
+        "sms.sent",
+        "sms.received",
+        "meeting.booked",
+        "call.logged",
+        "form.submitted",
+    }
+)
+
+
+class EventInvalid(ValueError):
+    """An event that cannot be ingested; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    type: str
+    new: bool
+
+
+def _patch_stage(records: SqlRecords, subject: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    if subject.get("deal_id") and data.get("to"):
+        records.move_stage(subject["deal_id"], str(data["to"]), data.get("pipeline"))
+
+
+def _patch_fields(kind: str) -> Callable[[SqlRecords, Mapping[str, Any], Mapping[str, Any]], None]:
+    def patch(records: SqlRecords, subject: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        changes = data.get("changes") if isinstance(data.get("changes"), Mapping) else None
+        if subject.get(f"{kind}_id") and changes:
+            records.update(kind, subject[f"{kind}_id"], changes)
+
+    return patch
+
+
+def _patch_contact(**values: Any) -> Callable[[SqlRecords, Mapping[str, Any], Mapping[str, Any]], None]:
+    def patch(records: SqlRecords, subject: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        if subject.get("contact_id"):
+            records.update("contact", subject["contact_id"], values)
+
+    return patch
+
+
+# What an event from outside tells the record store (events the store emitted itself are not re-applied).
+EVENT_PATCHES: dict[str, Callable[[SqlRecords, Mapping[str, Any], Mapping[str, Any]], None]] = {
+    "deal.stage_changed": _patch_stage,
+    "deal.updated": _patch_fields("deal"),
+    "contact.updated": _patch_fields("contact"),
+    "contact.unsubscribed": _patch_contact(subscribed=False),
+    "email.bounced": _patch_contact(bounced=True),
+}
+
+
+def normalise(raw: Any, now: datetime) -> dict[str, Any]:
+    """The event with an id, a checked type, an aware `at` and dict `subject`/`data`."""
+    if not isinstance(raw, Mapping):
+        raise EventInvalid("an event is a JSON object")
+    event_type = raw.get("type")
+    if not isinstance(event_type, str) or not TYPE_RE.match(event_type):
+        raise EventInvalid(f"type: {event_type!r} is not an event type such as deal.stage_changed")
+    event_id = raw.get("id")
+    if event_id is None:
+        event_id = uuid.uuid4().hex
+    if not isinstance(event_id, str | int) or not str(event_id) or len(str(event_id)) > 120:
+        raise EventInvalid("id: an event id is a string of 1 to 120 characters")
+    for name in ("subject", "data"):
+        if raw.get(name) is not None and not isinstance(raw.get(name), Mapping):
+            raise EventInvalid(f"{name}: must be an object")
+    at = to_datetime(raw["at"]) if raw.get("at") else now
+    if at is None:
+        raise EventInvalid(f"at: {raw.get('at')!r} is not an ISO datetime")
+    return {
+        "id": str(event_id),
+        "type": event_type,
+        "subject": dict(raw.get("subject") or {}),
+        "data": dict(raw.get("data") or {}),
+        "at": at,
+        "origin": raw.get("origin"),
+    }
+
+
+def resolve_subject(records: SqlRecords, subject: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """(contact_id, deal_id) of a subject; a contact given by e-mail or phone is upserted."""
+    contact_id = subject.get("contact_id")
+    deal_id = subject.get("deal_id")
+    given = subject.get("contact")
+    if isinstance(given, Mapping):
+        if not given.get("email") and not given.get("phone") and given.get("id") is None:
+            raise EventInvalid("subject.contact: needs an email or a phone")
+        contact_id = given["id"] if given.get("id") is not None else records.upsert_contact(given)
+    if deal_id is not None:
+        deal = records.session.get(Deal, int(deal_id))
+        if deal is None:
+            raise EventInvalid(f"subject.deal_id: there is no deal {deal_id}")
+        contact_id = contact_id if contact_id is not None else deal.contact_id
+    if contact_id is not None and records.get("contact", contact_id) is None:
+        raise EventInvalid(f"subject: there is no contact {contact_id}")
+    return (
+        int(contact_id) if contact_id is not None else None,
+        int(deal_id) if deal_id is not None else None,
+    )
+
+
+def accept(session: Session, raw: Any, records: SqlRecords) -> Accepted:
+    """Store one event unless its id is known; the caller commits and then queues `e:<id>`."""
+    event = normalise(raw, records.clock())
+    if session.get(Event, event["id"]) is not None:
+        return Accepted(event["id"], event["type"], False)
+    contact_id, deal_id = resolve_subject(records, event["subject"])
+    subject = {k: v for k, v in (("contact_id", contact_id), ("deal_id", deal_id)) if v is not None}
+    row = Event(
+        id=event["id"],
+        type=event["type"],
+        subject=subject,
+        data=_jsonable(event["data"]),
+        contact_id=contact_id,
+        deal_id=deal_id,
+        at=event["at"],
+        received_at=records.clock(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # the same id posted at the same moment elsewhere
+        return Accepted(event["id"], event["type"], False)
+    if event.get("origin") != "store":
+        patch = EVENT_PATCHES.get(event["type"])
+        if patch:
+            patch(records, subject, event["data"])
+    if event["type"] in CONTACT_EVENTS and contact_id is not None:
+        records.touch_contact(contact_id, event["at"])
+    if contact_id is not None or deal_id is not None:
+        records.record_activity(
+            event["type"], row.data, contact_id=contact_id, deal_id=deal_id, event_id=row.id, at=event["at"]
+        )
+    return Accepted(event["id"], event["type"], True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,185 @@
+"""What the CLI and the web server ask of the durable runtime: post events, enroll, retry, cancel,
+list and show runs, put and get records, store credentials. Each call is one transaction; work for
+the workers is queued only after it commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from runtime import interpreter, jobs
+from runtime.host import DbHost
+from runtime.ingest import Accepted, accept
+from runtime.models import Credential, Run, Step
+from runtime.records import as_dict
+from runtime.run import RunStatus, transition
+from runtime.services import Services
+
+
+class RunBusy(RuntimeError):
+    """Another worker is advancing the run right now."""
+
+
+def post_events(services: Services, events: Iterable[Any]) -> list[Accepted]:
+    """Ingest events exactly as the API does; each new one is queued for matching."""
+    with Session(services.engine, expire_on_commit=False) as session:
+        host = DbHost(services, session)
+        accepted = [accept(session, event, host.records) for event in events]
+        session.commit()
+    jobs.push(services.redis, [f"e:{a.id}" for a in accepted if a.new] + host.followups)
+    return accepted
+
+
+def enroll(
+    services: Services, key: str, subject: Mapping[str, Any], trigger: Mapping[str, Any] | None = None
+) -> str | None:
+    """Start a run of the published flow for `subject` ({"contact_id"} / {"deal_id"}).
+
+    Returns None when the flow's `reenroll` setting refuses the subject."""
+    with Session(services.engine, expire_on_commit=False) as session:
+        host = DbHost(services, session)
+        flow = services.current_flow(session, key)
+        subject = dict(subject)
+        if subject.get("deal_id") is not None and subject.get("contact_id") is None:
+            deal = host.records.get("deal", subject["deal_id"])
+            if deal is None:
+                raise LookupError(f"there is no deal {subject['deal_id']}")
+            subject["contact_id"] = deal.get("contact_id")
+        if flow.subject == "contact":
+            subject.pop("deal_id", None)
+        run = host.new_run(flow, subject, dict(trigger or {"manual": True}))
+        host.claimed.clear()  # leave it unclaimed: a worker takes it from the queue
+        if run is not None:
+            session.execute(update(Run).where(Run.id == run.id).values(claimed_by=None, claimed_until=None))
+        session.commit()
+    if run is None:
+        return None
+    jobs.push(services.redis, [f"r:{run.id}", *host.followups])
+    return run.id
+
+
+def _claimed(services: Services, session: Session, run_id: str) -> tuple[DbHost, Any]:
+    host = DbHost(services, session)
+    if session.get(Run, run_id) is None:
+        raise LookupError(f"there is no run {run_id}")
+    if not host.claim([run_id]):
+        raise RunBusy(f"run {run_id} is being advanced by a worker right now; try again in a moment")
+    run = host.load(run_id)
+    return host, run
+
+
+def retry(services: Services, run_id: str) -> None:
+    """Retry a failed run from its failed step."""
+    with Session(services.engine, expire_on_commit=False) as session:
+        host, run = _claimed(services, session, run_id)
+        if run.status != RunStatus.FAILED:
+            raise ValueError(f"run {run_id} is {run.status}; only failed runs can be retried")
+        transition(run, RunStatus.RUNNING)
+        run.error, run.attempt = None, 0
+        host.save(run, None)
+        host.release()
+        session.commit()
+    jobs.push(services.redis, [f"r:{run_id}"])
+
+
+def cancel(services: Services, run_id: str) -> None:
+    with Session(services.engine, expire_on_commit=False) as session:
+        host, run = _claimed(services, session, run_id)
+        if run.status not in (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.FAILED):
+            raise ValueError(f"run {run_id} is {run.status} already")
+        interpreter.cancel(run, host, "cancelled by a person")
+        host.release()
+        session.commit()
+
+
+def list_runs(
+    services: Services, *, flow: str | None = None, status: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    with Session(services.engine) as session:
+        query = select(Run).order_by(Run.started_at.desc()).limit(limit)
+        if flow:
+            query = query.where(Run.flow_key == flow)
+        if status:
+            query = query.where(Run.status == status)
+        return [_run_summary(r) for r in session.execute(query).scalars()]
+
+
+def show_run(services: Services, run_id: str) -> dict[str, Any]:
+    with Session(services.engine) as session:
+        row = session.get(Run, run_id)
+        if row is None:
+            raise LookupError(f"there is no run {run_id}")
+        steps = session.execute(select(Step).where(Step.run_id == run_id).order_by(Step.seq)).scalars()
+        state = row.state
+        return {
+            **_run_summary(row),
+            "vars": state.get("vars"),
+            "trigger": state.get("trigger"),
+            "subject": state.get("subject"),
+            "wait": state.get("wait"),
+            "steps": [as_dict(s) for s in steps],
+        }
+
+
+def _run_summary(row: Run) -> dict[str, Any]:
+    data = as_dict(row)
+    return {
+        k: data.get(k)
+        for k in (
+            "id",
+            "flow_key",
+            "version",
+            "status",
+            "cursor",
+            "subject_key",
+            "wake_at",
+            "error",
+            "exit_reason",
+            "started_at",
+            "updated_at",
+            "finished_at",
+        )
+    }
+
+
+def put_record(services: Services, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    with Session(services.engine, expire_on_commit=False) as session:
+        host = DbHost(services, session)
+        record = host.records.put(kind, fields)
+        session.commit()
+    jobs.push(services.redis, host.followups)
+    return record
+
+
+def get_record(services: Services, kind: str, key: Any) -> dict[str, Any] | None:
+    with Session(services.engine) as session:
+        host = DbHost(services, session)
+        if kind == "contact":
+            return host.records.find_contact(key)
+        return host.records.get(kind, key)
+
+
+def put_pipeline(services: Services, key: str, stages: list[str]) -> dict[str, Any]:
+    with Session(services.engine, expire_on_commit=False) as session:
+        result = DbHost(services, session).records.put_pipeline(key, stages)
+        session.commit()
+    return result
+
+
+def put_credential(services: Services, connector: str, name: str, values: Mapping[str, Any]) -> None:
+    services.registry.connector(connector)  # an unknown connector fails with the list of known ones
+    with Session(services.engine) as session:
+        row = (
+            session.execute(
+                select(Credential).where(Credential.connector == connector, Credential.name == name)
+            )
+            .scalars()
+            .first()
+        )
+        row = row or Credential(connector=connector, name=name, ciphertext="")
+        row.ciphertext, row.updated_at = services.encrypt(values), services.now()
+        session.add(row)
+        session.commit()

@@ -1,0 +1,135 @@
+"""What every durable process shares: the engine, Redis, the connector registry, the clock, settings.
+
+Built once per process (`Services.from_env`) or by a test with its own clock and registry; jobs reach
+it through `runtime.jobs.install`. Published flow versions are immutable, so they are cached here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.fernet import Fernet
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from connectors.registry import ConnectorRegistry, default_registry
+from runtime import models
+from runtime.db import instance_home, make_engine, utcnow
+from runtime.flow import Flow
+
+
+def load_flow(document: Mapping[str, Any], version: int, registry: ConnectorRegistry) -> Flow:
+    """A Flow from a stored document: validated by runtime.validation when it is installed."""
+    try:
+        from runtime.validation import load_flow as validate_and_load
+    except ImportError:
+        return Flow.from_document(document, version)
+    flow = validate_and_load(document, registry)
+    return Flow.from_document(flow.document, version)
+
+
+def secret_key() -> bytes:
+    """FLOWRIGHT_SECRET_KEY, else a key generated once into the instance folder."""
+    key = os.environ.get("FLOWRIGHT_SECRET_KEY")
+    if key:
+        return key.encode()
+    path = instance_home() / "secret.key"
+    if not path.exists():
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_bytes().strip()
+
+
+def _env_number(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Services:
+    engine: Engine
+    redis: Redis
+    registry: ConnectorRegistry
+    clock: Callable[[], datetime] = utcnow
+    settings: dict[str, Any] = field(default_factory=dict)
+    claim_seconds: float = field(default_factory=lambda: _env_number("FLOWRIGHT_CLAIM_SECONDS", 300))
+    batch_size: int = field(default_factory=lambda: int(_env_number("FLOWRIGHT_BATCH_SIZE", 200)))
+    worker_id: str = field(default_factory=lambda: _worker_name())
+    _flows: dict[tuple[str, int], Flow] = field(default_factory=dict)
+    _fernet: Fernet | None = None
+
+    @classmethod
+    def from_env(cls, *, redis: Redis | None = None, **kw: Any) -> Services:
+        from runtime.redis_embedded import connect
+
+        allow = os.environ.get("FLOWRIGHT_HTTP_ALLOWLIST", "")
+        settings = {
+            "public_url": os.environ.get("FLOWRIGHT_PUBLIC_URL", "http://localhost:5000"),
+            "http_allowlist": [h for h in allow.split(",") if h],
+        }
+        return cls(
+            engine=make_engine(),
+            redis=redis or connect(),
+            registry=default_registry(),
+            settings=settings,
+            **kw,
+        )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def flow(self, session: Session, key: str, version: int) -> Flow:
+        cached = self._flows.get((key, version))
+        if cached is None:
+            row = (
+                session.execute(
+                    select(models.FlowVersion).where(
+                        models.FlowVersion.flow_key == key, models.FlowVersion.version == version
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            if row is None:
+                raise LookupError(f"flow {key!r} has no version {version}")
+            cached = self._flows[(key, version)] = load_flow(row.document, version, self.registry)
+        return cached
+
+    def flow_cached(self, key: str, version: int) -> Flow:
+        with Session(self.engine) as session:
+            return self.flow(session, key, version)
+
+    def current_flow(self, session: Session, key: str) -> Flow:
+        row = session.execute(select(models.Flow).where(models.Flow.key == key)).scalars().first()
+        if row is None or row.published_version is None:
+            raise LookupError(f"flow {key!r} is not published")
+        return self.flow(session, key, row.published_version)
+
+    # ------------------------------------------------------------ credentials (Fernet ciphertext at rest)
+    @property
+    def fernet(self) -> Fernet:
+        if self._fernet is None:
+            self._fernet = Fernet(secret_key())
+        return self._fernet
+
+    def encrypt(self, values: Mapping[str, Any]) -> str:
+        return self.fernet.encrypt(json.dumps(dict(values)).encode()).decode()
+
+    def decrypt(self, token: str) -> dict[str, Any]:
+        return dict(json.loads(self.fernet.decrypt(token.encode())))
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.redis.close()
