@@ -1,11 +1,102 @@
-"""reviews.request."""
+"""reviews.request: a Trustpilot email invitation, or a Google review link mailed over SMTP."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import requests
+
+from connectors import httpmap
 from connectors.base import ActionContext, PermanentError
+from connectors.mail.send import send_mail
+
+INVITATIONS_URL = "https://invitations-api.trustpilot.com"
+AUTH_URL = "https://api.trustpilot.com"
+DEFAULT_BODY = ("Hi {name},\n\nThank you for choosing us. Would you take a minute to tell others how "
+                "we did?\n{link}\n\nThank you!")
+
+
+def _message(response: requests.Response) -> str | None:
+    data = httpmap.json_or_none(response)
+    if isinstance(data, dict):
+        for key in ("message", "error_description", "error", "details"):
+            if data.get(key):
+                return str(data[key])[:300]
+    return response.text.strip()[:300] or None
+
+
+def call(ctx: ActionContext, method: str, url: str, **kwargs: Any) -> Any:
+    """The Trustpilot request helper: timeouts, error mapping with Trustpilot's `message`."""
+    try:
+        timeout = float(ctx.credentials.get("timeout") or 15)
+        response = ctx.http.request(method, url, timeout=timeout, **kwargs)
+    except requests.RequestException as exc:
+        httpmap.transport_error("Trustpilot", exc)
+    httpmap.raise_for("Trustpilot", response, _message)
+    return httpmap.json_or_none(response)
+
+
+def access_token(ctx: ActionContext) -> str:
+    """The stored access token, else one from the client-credentials grant with the API key and secret."""
+    creds = ctx.credentials
+    if creds.get("trustpilot_access_token"):
+        return str(creds["trustpilot_access_token"])
+    if not creds.get("trustpilot_api_key") or not creds.get("trustpilot_api_secret"):
+        raise PermanentError("the Trustpilot credential needs an access token, or an API key and secret")
+    base = str(creds.get("trustpilot_auth_url") or AUTH_URL).rstrip("/")
+    data = call(ctx, "POST", f"{base}/v1/oauth/oauth-business-users-for-applications/accesstoken",
+                auth=(str(creds["trustpilot_api_key"]), str(creds["trustpilot_api_secret"])),
+                data={"grant_type": "client_credentials"})
+    if not isinstance(data, dict) or not data.get("access_token"):
+        raise PermanentError("Trustpilot gave no access token")
+    return str(data["access_token"])
+
+
+def _trustpilot(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+    creds = ctx.credentials
+    unit = creds.get("business_unit_id")
+    if not unit:
+        raise PermanentError("the Trustpilot credential needs a business_unit_id")
+    body: dict[str, Any] = {"consumerEmail": params["to"], "consumerName": params["name"], "type": "email",
+                            "locale": params.get("locale") or "en-US"}
+    optional = {"referenceNumber": params.get("reference"), "senderEmail": creds.get("sender_email"),
+                "replyTo": creds.get("reply_to"), "senderName": creds.get("sender_name")}
+    body.update({k: v for k, v in optional.items() if v})
+    invitation = {"templateId": creds.get("template_id"), "preferredSendTime": params.get("send_after")}
+    body["serviceReviewInvitation"] = {k: v for k, v in invitation.items() if v}
+    base = str(creds.get("trustpilot_base_url") or INVITATIONS_URL).rstrip("/")
+    token = access_token(ctx)
+    call(ctx, "POST", f"{base}/v1/private/business-units/{unit}/email-invitations", json=body,
+         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    out = {"provider": "trustpilot", "to": params["to"]}
+    if params.get("reference"):
+        out["reference"] = params["reference"]
+    return out
+
+
+def _google(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+    creds = ctx.credentials
+    link, smtp = creds.get("google_review_url"), creds.get("smtp")
+    if not link or not smtp:
+        raise PermanentError("a Google review request needs google_review_url and smtp in the credential")
+    text = str(params.get("body") or DEFAULT_BODY)
+    text = text.replace("{link}", str(link)).replace("{name}", str(params["name"]))
+    if str(link) not in text:
+        text = f"{text.rstrip()}\n\n{link}\n"
+    mail = {"to": params["to"], "subject": params.get("subject") or "How did we do?", "body": text}
+    sent = send_mail(ctx, smtp, mail)
+    out = {"provider": "google", "to": params["to"], "message_id": sent["message_id"]}
+    if params.get("reference"):
+        out["reference"] = params["reference"]
+    return out
+
+
+PROVIDERS: dict[str, Callable[[ActionContext, dict[str, Any]], dict[str, Any]]] = {
+    "trustpilot": _trustpilot,
+    "google": _google,
+}
 
 
 def run_request(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
-    raise PermanentError("reviews.request is not implemented yet")
+    return PROVIDERS[params["provider"]](ctx, params)
