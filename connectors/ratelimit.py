@@ -1,0 +1,54 @@
+"""Rate budgets shared by every worker: a moving window per action, credential and scope in Redis
+(the `limits` library). `acquire` never sleeps: it says how long to wait and the runtime re-times
+the run through its timer."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from limits import RateLimitItemPerSecond
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from connectors.base import Action, Rate
+
+KEY_PREFIX = "flowright:rate"
+
+
+def limits_uri(redis_url: str) -> str:
+    """redis-py URLs as `limits` spells them (a unix socket is `redis+unix://`)."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+class RateBudget:
+    """Token budgets in Redis: `acquire(...)` returns 0.0 when the call may go, else seconds to wait."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.storage = RedisStorage(limits_uri(redis_url), key_prefix=KEY_PREFIX)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+
+    def acquire(self, action_key: str, credential_name: str | None, rate: Rate,
+                scope_value: Any = None) -> float:
+        """Take one call from the budget of (action, credential, scope value); 0.0 if allowed."""
+        item = RateLimitItemPerSecond(rate.limit, max(1, math.ceil(rate.per_seconds)))
+        scope = "" if scope_value is None else str(scope_value)
+        identifiers = (action_key, credential_name or "default", scope)
+        if self.limiter.hit(item, *identifiers):
+            return 0.0
+        stats = self.limiter.get_window_stats(item, *identifiers)
+        return max(0.001, stats.reset_time - time.time())
+
+    def acquire_for(self, action: Action, credential_name: str | None, params: Mapping[str, Any]) -> float:
+        """`acquire` for an action's declared rate (0.0 when it declares none), scope read from params."""
+        if action.rate is None:
+            return 0.0
+        scope = params.get(action.rate.scope) if action.rate.scope else None
+        return self.acquire(action.key, credential_name, action.rate, scope)
+
+    def close(self) -> None:
+        self.storage.get_connection().close()
