@@ -51,4 +51,5 @@ class RateBudget:
         return self.acquire(action.key, credential_name, action.rate, scope)
 
     def close(self) -> None:
-        self.storage.get_connection().close()
+        client: Any = self.storage.get_connection()
+        client.close()

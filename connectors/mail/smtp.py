@@ -75,7 +75,7 @@ def deliver(credentials: Mapping[str, Any], msg: EmailMessage, to: list[str]) ->
         error = RetryableError if all(400 <= c < 500 for c in codes) else PermanentError
         raise error(f"SMTP server refused the recipient ({detail})", status=codes[0]) from None
     except smtplib.SMTPNotSupportedError as exc:
-        raise PermanentError(f"SMTP server does not support {security}: {exc}") from None
+        raise PermanentError(f"SMTP server lacks a needed extension ({security}): {exc}") from None
     except smtplib.SMTPResponseException as exc:
         error = RetryableError if 400 <= exc.smtp_code < 500 else PermanentError
         raise error(f"SMTP server answered {_reply(exc.smtp_code, exc.smtp_error)}",
