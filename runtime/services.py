@@ -78,6 +78,7 @@ class Services:
         settings = {
             "public_url": os.environ.get("FLOWRIGHT_PUBLIC_URL", "http://localhost:5000"),
             "http_allowlist": [h for h in allow.split(",") if h],
+            "secret_key": secret_key().decode(),
         }
         return cls(
             engine=make_engine(),

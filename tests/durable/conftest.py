@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from runtime import jobs
+from runtime.services import Services
 from tests.conftest import REQUIRE_SERVERS, free_port
+from tests.durable.support import ProbeServer, make_services
 
 PGBIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -121,3 +124,18 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture
+def probe() -> Iterator[ProbeServer]:
+    server = ProbeServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def services(database_url: str, redis_url: str, clock: Clock) -> Iterator[Services]:
+    services = make_services(database_url, redis_url, clock)
+    yield services
+    jobs.install(None)
+    services.close()

@@ -3,56 +3,72 @@ databases, with a clock the test moves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from runtime import jobs, operations, publish, scheduler
+from runtime import operations, publish, scheduler
 from runtime.models import Run, Step
 from runtime.services import Services
-from tests.durable.support import ProbeServer, make_services, work
-
-
-@pytest.fixture
-def probe() -> Iterator[ProbeServer]:
-    server = ProbeServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def services(database_url: str, redis_url: str, clock: Any) -> Iterator[Services]:
-    services = make_services(database_url, redis_url, clock)
-    yield services
-    jobs.install(None)
-    services.close()
+from tests.durable.support import ProbeServer, work
 
 
 def nurture(url: str, **settings: Any) -> dict[str, Any]:
     return {
-        "format": "flowright/v1", "key": "nurture", "name": "Nurture", "subject": "contact",
-        "triggers": [{"type": "event", "event": "form.submitted",
-                      "where": {"field": "event.form", "op": "eq", "value": "ebook"}}],
+        "format": "flowright/v1",
+        "key": "nurture",
+        "name": "Nurture",
+        "subject": "contact",
+        "triggers": [
+            {
+                "type": "event",
+                "event": "form.submitted",
+                "where": {"field": "event.form", "op": "eq", "value": "ebook"},
+            }
+        ],
         "start": "welcome",
         "settings": {"exit_on": [{"event": "meeting.booked"}], **settings},
         "nodes": [
-            {"id": "welcome", "type": "action", "action": "probe.call",
-             "params": {"url": url, "label": "welcome"}, "next": "pause"},
+            {
+                "id": "welcome",
+                "type": "action",
+                "action": "probe.call",
+                "params": {"url": url, "label": "welcome"},
+                "next": "pause",
+            },
             {"id": "pause", "type": "delay", "duration": "P2D", "next": "replied"},
-            {"id": "replied", "type": "wait_for", "event": "email.replied", "timeout": "P3D",
-             "next": "thanks", "on_timeout": "nudge"},
-            {"id": "thanks", "type": "action", "action": "probe.call", "params": {"url": url, "label": "thanks"}},
-            {"id": "nudge", "type": "action", "action": "probe.call", "params": {"url": url, "label": "nudge"}},
+            {
+                "id": "replied",
+                "type": "wait_for",
+                "event": "email.replied",
+                "timeout": "P3D",
+                "next": "thanks",
+                "on_timeout": "nudge",
+            },
+            {
+                "id": "thanks",
+                "type": "action",
+                "action": "probe.call",
+                "params": {"url": url, "label": "thanks"},
+            },
+            {
+                "id": "nudge",
+                "type": "action",
+                "action": "probe.call",
+                "params": {"url": url, "label": "nudge"},
+            },
         ],
     }
 
 
 def form(event_id: str, email: str = "ann@example.com", name: str = "ebook") -> dict[str, Any]:
-    return {"id": event_id, "type": "form.submitted", "subject": {"contact": {"email": email}},
-            "data": {"form": name}}
+    return {
+        "id": event_id,
+        "type": "form.submitted",
+        "subject": {"contact": {"email": email}},
+        "data": {"form": name},
+    }
 
 
 def runs(services: Services) -> list[Run]:
@@ -85,19 +101,32 @@ def test_flow_runs_through_delay_wait_and_timeout(services: Services, probe: Pro
     assert run.status == "completed"
     assert (probe.calls["nudge"], probe.calls["thanks"]) == (1, 0)
     with Session(services.engine) as session:
-        path = [s.node for s in session.execute(select(Step).where(Step.run_id == run.id).order_by(Step.seq)
-                                                ).scalars()]
+        path = [
+            s.node
+            for s in session.execute(select(Step).where(Step.run_id == run.id).order_by(Step.seq)).scalars()
+        ]
     assert path == ["welcome", "pause", "replied", "nudge"]
 
 
-def test_wait_for_resumes_on_event_about_the_subject(services: Services, probe: ProbeServer, clock: Any) -> None:
+def test_wait_for_resumes_on_event_about_the_subject(
+    services: Services, probe: ProbeServer, clock: Any
+) -> None:
     publish.publish(services, "nurture", document=nurture(probe.url))
     operations.post_events(services, [form("f1"), form("f9", email="bob@example.com")])
     work(services)
     clock.advance(days=2, seconds=1)
     wake(services)
-    operations.post_events(services, [{"id": "r1", "type": "email.replied",
-                                       "subject": {"contact": {"email": "ann@example.com"}}, "data": {"x": 1}}])
+    operations.post_events(
+        services,
+        [
+            {
+                "id": "r1",
+                "type": "email.replied",
+                "subject": {"contact": {"email": "ann@example.com"}},
+                "data": {"x": 1},
+            }
+        ],
+    )
     work(services)
     by_status = sorted((r.status, r.cursor) for r in runs(services))
     assert by_status == [("completed", None), ("waiting", "replied")]
@@ -120,8 +149,10 @@ def test_reenroll_after_exit_and_exit_on(services: Services, probe: ProbeServer)
     operations.post_events(services, [form("a2")])  # live run: after_exit refuses a second one
     work(services)
     assert len(runs(services)) == 1
-    operations.post_events(services, [{"id": "m1", "type": "meeting.booked",
-                                       "subject": {"contact": {"email": "ann@example.com"}}}])
+    operations.post_events(
+        services,
+        [{"id": "m1", "type": "meeting.booked", "subject": {"contact": {"email": "ann@example.com"}}}],
+    )
     work(services)
     assert [(r.status, r.exit_reason) for r in runs(services)] == [("exited", "goal")]
     operations.post_events(services, [form("a3")])
@@ -192,4 +223,7 @@ def test_cancel_ends_a_waiting_run(services: Services, probe: ProbeServer) -> No
     [run] = runs(services)
     assert run.status == "cancelled" and run.wake_at is None
     with Session(services.engine) as session:
-        assert session.execute(select(func.count()).select_from(Run).where(Run.status == "waiting")).scalar() == 0
+        assert (
+            session.execute(select(func.count()).select_from(Run).where(Run.status == "waiting")).scalar()
+            == 0
+        )
