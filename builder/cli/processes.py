@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from rq import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
 from werkzeug.serving import make_server
 
 from runtime import jobs
@@ -27,7 +28,10 @@ log = logging.getLogger("flowright.up")
 
 
 class ThreadWorker(SimpleWorker):
-    """A non-forking worker that can live in a thread: signals belong to the main thread."""
+    """A non-forking worker that can live in a thread: signals belong to the main thread, so job
+    timeouts use a timer thread instead of SIGALRM."""
+
+    death_penalty_class = TimerDeathPenalty
 
     def _install_signal_handlers(self) -> None:
         pass
@@ -65,6 +69,8 @@ def up(port: int, host: str) -> None:
     from builder.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     upgrade()
     services = _services()
     stopping = threading.Event()
