@@ -1,0 +1,119 @@
+"""`flowright simulate`: run a flow on a virtual clock and print the timeline or the JSON result."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
+import click
+
+from builder.cli.common import json_argument, read_json_file
+from runtime.durations import to_datetime
+from runtime.errors import FlowInvalid
+from runtime.simulator import SimResult, simulate
+
+
+def register(group: click.Group) -> None:
+    group.add_command(simulate_command)
+
+
+@click.command("simulate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--subject", required=True, help='The records the run sees: {"contact": {...}, "deal": {...}} or @file.'
+)
+@click.option("--trigger", help="The data of the event that started the run (JSON or @file).")
+@click.option(
+    "--events", help='Events on the virtual clock: [{"after": "P3D", "type": "...", "data": {...}}] or @file.'
+)
+@click.option("--start", help="When the run starts (ISO datetime; default: now).")
+@click.option("--run-id", default="sim", show_default=True, help="The run id (split nodes hash it).")
+@click.option(
+    "--fail",
+    "failures",
+    multiple=True,
+    metavar="NODE[=MESSAGE]",
+    help="Make this action node fail permanently (tests on_error paths). Repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: status, path, steps, effects.")
+def simulate_command(
+    file: str,
+    subject: str,
+    trigger: str | None,
+    events: str | None,
+    start: str | None,
+    run_id: str,
+    failures: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Simulate FILE for one subject and print what would happen, when."""
+    document = read_json_file(file)
+    subject_doc = json_argument(subject, "--subject")
+    trigger_doc = json_argument(trigger, "--trigger")
+    events_doc = json_argument(events, "--events") or []
+    if not isinstance(events_doc, list):
+        raise click.BadParameter("must be a JSON list of events", param_hint="--events")
+    if trigger_doc is not None and not isinstance(trigger_doc, Mapping):
+        raise click.BadParameter("must be a JSON object", param_hint="--trigger")
+    if start is not None and to_datetime(start) is None:
+        raise click.BadParameter(
+            f"{start!r} is not an ISO datetime such as 2026-03-02T09:00:00Z", param_hint="--start"
+        )
+    fail = {node: message or "simulated failure" for node, _, message in (f.partition("=") for f in failures)}
+    try:
+        result = simulate(
+            document,
+            subject_doc,
+            trigger=trigger_doc,
+            events=events_doc,
+            start=start,
+            run_id=run_id,
+            fail=fail,
+        )
+    except FlowInvalid as exc:
+        for problem in exc.problems:
+            click.echo(f"{file}:{problem.pointer}: {problem.message}", err=True)
+        raise SystemExit(1) from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(timeline(result, document))
+
+
+def timeline(result: SimResult, document: Mapping[str, Any]) -> str:
+    """A readable timeline in the flow's timezone: one line per step, its effect underneath."""
+    from runtime.flow import Flow
+
+    tz = Flow.from_document(document).timezone
+    effects = {(e["node"], e["at"]): e for e in result.effects}
+    lines = [f"{document.get('name') or document.get('key')} — simulated ({tz})"]
+    for step, raw in zip(result.steps, result.to_json()["steps"], strict=True):
+        port = f"→ {step.port}" if step.port else ("✗ failed" if step.error and not step.port else "")
+        lines.append(f"{_local(step.at, tz)}  {step.node:<24} {step.type:<9} {port}")
+        effect = effects.get((step.node, raw["at"]))
+        if step.type == "action" and effect:
+            lines.append(f"{'':18}  {effect['action']}: {_short(effect['params'])}")
+        elif step.error:
+            lines.append(f"{'':18}  error: {step.error}")
+        elif step.type in ("delay", "wait_for", "branch", "split", "set", "exit") and raw["output"]:
+            lines.append(f"{'':18}  {_short(raw['output'])}")
+    tail = f"status: {result.status}"
+    if result.exit_reason:
+        tail += f" ({result.exit_reason})"
+    if result.error:
+        tail += f" — {result.error}"
+    lines.append(tail + f"; {len(result.steps)} steps, {len(result.effects)} effects")
+    return "\n".join(lines)
+
+
+def _local(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M")
+
+
+def _short(value: Any, limit: int = 100) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,164 @@
+"""`flowright simulate`: DESIGN §10 arguments, the --json shape to the letter, readable errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builder.cli import main
+
+FLOW = {
+    "format": "flowright/v1",
+    "key": "ebook",
+    "name": "E-book nurture",
+    "subject": "contact",
+    "triggers": [{"type": "event", "event": "form.submitted"}],
+    "start": "welcome",
+    "settings": {"timezone": "Europe/Vilnius", "exit_on": [{"event": "meeting.booked"}]},
+    "nodes": [
+        {
+            "id": "welcome",
+            "type": "action",
+            "action": "mail.send",
+            "next": "wait",
+            "params": {
+                "to": "{{ contact.email }}",
+                "subject": "Your {{ trigger.form }}",
+                "body": "Here it is",
+            },
+        },
+        {"id": "wait", "type": "delay", "duration": "P2D", "next": "tips"},
+        {
+            "id": "tips",
+            "type": "action",
+            "action": "mail.send",
+            "params": {"to": "{{ contact.email }}", "subject": "Three tips", "body": "..."},
+        },
+    ],
+}
+
+
+@pytest.fixture
+def flow_file(tmp_path: Path) -> Path:
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps(FLOW))
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["simulate", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_output_follows_design_to_the_letter(flow_file: Path, tmp_path: Path) -> None:
+    subject = tmp_path / "ann.json"
+    subject.write_text(json.dumps({"contact": {"email": "ann@example.com"}}))
+    code, out, _ = invoke(
+        str(flow_file),
+        "--subject",
+        f"@{subject}",
+        "--trigger",
+        '{"form": "e-book"}',
+        "--start",
+        "2026-03-02T09:00:00Z",
+        "--json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"status", "path", "steps", "effects"}
+    assert data["status"] == "completed"
+    assert data["path"] == ["welcome", "wait", "tips"]
+    assert all(set(s) == {"node", "at", "port", "output"} for s in data["steps"])
+    assert [set(e) for e in data["effects"]] == [{"node", "action", "at", "params"}] * 2
+    assert data["effects"][0]["params"]["subject"] == "Your e-book"
+    assert data["effects"][1]["at"] == "2026-03-04T09:00:00Z"
+
+
+def test_events_file_reaches_the_goal(flow_file: Path, tmp_path: Path) -> None:
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"after": "P1D", "type": "meeting.booked", "data": {}}]))
+    code, out, _ = invoke(
+        str(flow_file),
+        "--subject",
+        '{"contact": {"email": "a@b.c"}}',
+        "--trigger",
+        '{"form": "guide"}',
+        "--events",
+        f"@{events}",
+        "--start",
+        "2026-03-02T09:00:00Z",
+        "--json",
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["status"] == "exited"
+    assert [e["node"] for e in data["effects"]] == ["welcome"]
+
+
+def test_readable_timeline_without_json(flow_file: Path) -> None:
+    code, out, _ = invoke(
+        str(flow_file),
+        "--subject",
+        '{"contact": {"email": "a@b.c"}}',
+        "--trigger",
+        '{"form": "guide"}',
+        "--start",
+        "2026-03-02T09:00:00Z",
+    )
+    assert code == 0
+    assert "Mon 2026-03-02 11:00  welcome" in out  # local time in the flow's timezone
+    assert "mail.send" in out and "Your guide" in out
+    assert out.strip().splitlines()[-1].startswith("status: completed")
+
+
+def test_invalid_flow_prints_pointer_lines(tmp_path: Path) -> None:
+    broken = dict(FLOW, start="nowhere")
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    code, _, err = invoke(str(path), "--subject", "{}")
+    assert code == 1
+    assert f"{path}:/start:" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["--subject", "{not json"], "--subject"),
+        (["--subject", "{}", "--events", '{"a": 1}'], "--events"),
+        (["--subject", "{}", "--start", "tomorrow"], "--start"),
+        (["--subject", '{"lead": {}}'], "unknown key"),
+        (["--subject", "@/no/such/file.json"], "cannot read file"),
+    ],
+)
+def test_bad_arguments_give_clear_errors(flow_file: Path, args: list[str], phrase: str) -> None:
+    code, out, err = invoke(str(flow_file), *args)
+    assert code != 0
+    assert phrase in out + err
+    assert "Traceback" not in out + err
+
+
+def test_installed_command_runs(flow_file: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "builder.cli",
+            "simulate",
+            str(flow_file),
+            "--subject",
+            '{"contact": {"email": "a@b.c"}}',
+            "--trigger",
+            '{"form": "guide"}',
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "completed"
