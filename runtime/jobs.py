@@ -96,13 +96,20 @@ def drain(limit: int | None = None) -> int:
         if not raw:
             break
         items = [i.decode() if isinstance(i, bytes) else str(i) for i in raw]
+        _fan_out(redis)
         process(services, items)
         done += len(items)
         if time.monotonic() - started > DRAIN_SECONDS:
-            if redis.llen(WORK_KEY) and redis.set(FLAG_KEY, "1", nx=True, ex=FLAG_SECONDS):
-                queue(redis).enqueue("runtime.jobs.drain", result_ttl=0, failure_ttl=86400, job_timeout=600)
+            _fan_out(redis)
             break
     return done
+
+
+def _fan_out(redis: Redis) -> None:
+    """More work is waiting behind this batch: queue one more drain job (at most one waits at a time),
+    so that every idle worker joins in on a backlog instead of one drain job taking it all."""
+    if redis.llen(WORK_KEY) and redis.set(FLAG_KEY, "1", nx=True, ex=FLAG_SECONDS):
+        queue(redis).enqueue("runtime.jobs.drain", result_ttl=0, failure_ttl=86400, job_timeout=600)
 
 
 def process(services: Services, items: list[str]) -> None:
