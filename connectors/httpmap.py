@@ -7,7 +7,7 @@ URL is itself a secret, so a transport failure names only the provider and the e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
@@ -17,6 +17,14 @@ import requests
 from connectors.errors import ConnectorError, PermanentError, RetryableError
 
 MessageReader = Callable[[requests.Response], str | None]
+
+
+def scrub(text: str, secrets: Iterable[Any]) -> str:
+    """`text` with every secret value replaced, in case a provider echoes one back."""
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
 
 
 def retry_after(response: requests.Response) -> float | None:
@@ -44,7 +52,8 @@ def json_or_none(response: requests.Response) -> Any:
         return None
 
 
-def error_for(provider: str, response: requests.Response, read_message: MessageReader) -> ConnectorError:
+def error_for(provider: str, response: requests.Response, read_message: MessageReader,
+              secrets: Iterable[Any] = ()) -> ConnectorError:
     """The error for a non-2xx answer: 429 and 5xx retryable (with Retry-After), other 4xx permanent."""
     try:
         detail = read_message(response)
@@ -52,16 +61,17 @@ def error_for(provider: str, response: requests.Response, read_message: MessageR
         detail = None
     status = response.status_code
     suffix = f": {detail}" if detail else (f" {response.reason}" if response.reason else "")
-    message = f"{provider} answered {status}{suffix}"
+    message = scrub(f"{provider} answered {status}{suffix}", secrets)
     if status == 429 or status >= 500:
         return RetryableError(message, status=status, retry_after=retry_after(response))
     return PermanentError(message, status=status)
 
 
-def raise_for(provider: str, response: requests.Response, read_message: MessageReader) -> None:
-    """Raise `error_for(...)` unless the answer is 2xx."""
+def raise_for(provider: str, response: requests.Response, read_message: MessageReader,
+              secrets: Iterable[Any] = ()) -> None:
+    """Raise `error_for(...)` unless the answer is 2xx; `secrets` are scrubbed from the message."""
     if not 200 <= response.status_code < 300:
-        raise error_for(provider, response, read_message)
+        raise error_for(provider, response, read_message, secrets)
 
 
 def transport_error(provider: str, exc: requests.RequestException) -> NoReturn:

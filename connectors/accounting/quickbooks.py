@@ -62,13 +62,14 @@ class QuickBooks:
                                              headers=headers, timeout=float(creds.get("timeout") or 20))
         except requests.RequestException as exc:
             httpmap.transport_error("QuickBooks", exc)
-        httpmap.raise_for("QuickBooks", response, _message)
+        httpmap.raise_for("QuickBooks", response, _message, [creds.get("access_token")])
         data = httpmap.json_or_none(response)
         if not isinstance(data, dict):
             raise PermanentError("QuickBooks answered something that is not JSON",
                                  status=response.status_code)
         fault = _faults(data)
         if fault:
+            fault = httpmap.scrub(fault, [creds.get("access_token")])
             status = response.status_code
             raise PermanentError(f"QuickBooks answered {status}: {fault}", status=status)
         return data

@@ -19,14 +19,28 @@ DEFAULT_BASE_URL = "https://api.xero.com"
 _MS_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
 
 
+def _validation_errors(node: Any) -> list[str]:
+    """Every ValidationErrors[].Message under `node` (Xero nests them in line items and payments too)."""
+    found: list[str] = []
+    if isinstance(node, list):
+        for item in node:
+            found += _validation_errors(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "ValidationErrors" and isinstance(value, list):
+                found += [str(v["Message"]) for v in value if isinstance(v, dict) and v.get("Message")]
+            elif isinstance(value, (list, dict)):
+                found += _validation_errors(value)
+    return found
+
+
 def _message(response: requests.Response) -> str | None:
     """Xero's errors: ValidationException with Elements[].ValidationErrors[].Message, else Message,
     else the problem+json Title/Detail of 401/403."""
     data = httpmap.json_or_none(response)
     if not isinstance(data, dict):
         return response.text.strip()[:300] or None
-    found = [str(v["Message"]) for element in data.get("Elements") or []
-             for v in element.get("ValidationErrors") or [] if v.get("Message")]
+    found = _validation_errors(data.get("Elements") or [])
     if found:
         return "; ".join(dict.fromkeys(found))
     parts = [str(data[k]) for k in ("Message", "Title", "Detail") if data.get(k)]
@@ -64,10 +78,14 @@ class Xero:
                                              headers=headers, timeout=float(creds.get("timeout") or 20))
         except requests.RequestException as exc:
             httpmap.transport_error("Xero", exc)
-        httpmap.raise_for("Xero", response, _message)
+        httpmap.raise_for("Xero", response, _message, [creds.get("access_token")])
         data = httpmap.json_or_none(response)
         if not isinstance(data, dict):
             raise PermanentError("Xero answered something that is not JSON", status=response.status_code)
+        errors = _validation_errors([v for k, v in data.items() if k != "Elements"])
+        if errors:  # summarizeErrors=false answers 200 with HasErrors items
+            detail = "; ".join(dict.fromkeys(errors))
+            raise PermanentError(f"Xero refused: {detail}", status=response.status_code)
         return data
 
     @staticmethod

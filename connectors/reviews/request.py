@@ -33,7 +33,9 @@ def call(ctx: ActionContext, method: str, url: str, **kwargs: Any) -> Any:
         response = ctx.http.request(method, url, timeout=timeout, **kwargs)
     except requests.RequestException as exc:
         httpmap.transport_error("Trustpilot", exc)
-    httpmap.raise_for("Trustpilot", response, _message)
+    creds = ctx.credentials
+    secrets = [creds.get(k) for k in ("trustpilot_api_secret", "trustpilot_access_token")]
+    httpmap.raise_for("Trustpilot", response, _message, secrets)
     return httpmap.json_or_none(response)
 
 

@@ -33,10 +33,11 @@ def call(ctx: ActionContext, url: str, payload: dict[str, Any], token: str | Non
         response = ctx.http.post(url, json=payload, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         httpmap.transport_error("Slack", exc)
-    httpmap.raise_for("Slack", response, _message)
+    secrets = [ctx.credentials.get("bot_token"), ctx.credentials.get("webhook_url")]
+    httpmap.raise_for("Slack", response, _message, secrets)
     data = httpmap.json_or_none(response)
     if isinstance(data, dict) and data.get("ok") is False:
-        error = str(data.get("error") or "unknown_error")
+        error = httpmap.scrub(str(data.get("error") or "unknown_error"), secrets)
         kind = RetryableError if error in RETRYABLE_ERRORS else PermanentError
         raise kind(f"Slack answered error: {error}", status=response.status_code)
     return data if data is not None else response.text

@@ -46,7 +46,7 @@ def call(ctx: ActionContext, path: str, form: dict[str, str]) -> dict[str, Any]:
                                  timeout=float(creds.get("timeout") or 15))
     except requests.RequestException as exc:
         httpmap.transport_error("Twilio", exc)
-    httpmap.raise_for("Twilio", response, _message)
+    httpmap.raise_for("Twilio", response, _message, [creds.get("auth_token")])
     data = httpmap.json_or_none(response)
     if not isinstance(data, dict):
         raise RetryableError("Twilio answered something that is not JSON", status=response.status_code)

@@ -39,7 +39,7 @@ def post(ctx: ActionContext, url: str, body: bytes, headers: dict[str, str],
                                           data=body, headers=headers)
     except requests.RequestException as exc:
         httpmap.transport_error("webhook receiver", exc)
-    httpmap.raise_for("webhook receiver", response, _message)
+    httpmap.raise_for("webhook receiver", response, _message, [ctx.credentials.get("signing_secret")])
     return response
 
 

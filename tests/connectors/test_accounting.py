@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from connector_books import QBO_REALM, QBO_TOKEN, XERO_TENANT, XERO_TOKEN, QuickBooksServer, XeroServer
-from connector_support import LocalServer, checked, local_server, make_ctx
+from connector_support import LocalServer, Reply, Seen, checked, local_server, make_ctx
 
 from connectors.accounting import CONNECTOR
 from connectors.base import PermanentError, RetryableError
@@ -104,6 +104,26 @@ def test_xero_errors(xero: tuple[XeroServer, LocalServer]) -> None:
     with pytest.raises(RetryableError, match="503"):
         CUSTOMER.run(make_ctx(xero_creds(server.url, tenant_id="tenant-down")),
                                                     {"name": "Ada"})
+
+
+def test_xero_nested_validation_errors() -> None:
+    nested = {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
+              "Elements": [{"LineItems": [{"ValidationErrors": [
+                  {"Message": "Account code '999' is not a valid code for this document."}]}],
+                  "ValidationErrors": []}]}
+    partial = {"Payments": [{"PaymentID": "00000000-0000-0000-0000-000000000000", "HasErrors": True,
+                             "ValidationErrors": [{"Message": "Payment amount exceeds the amount outstanding "
+                                                               "on this document"}]}]}
+
+    def answer(seen: Seen) -> Reply:
+        return Reply(400, nested) if seen.path.endswith("/Invoices") else Reply(200, partial)
+
+    with local_server(answer) as server:
+        ctx = make_ctx(xero_creds(server.url))
+        with pytest.raises(PermanentError, match="Account code '999'"):
+            INVOICE.run(ctx, {"customer": "c-ada", "lines": LINES, "due_in": "P1D"})
+        with pytest.raises(PermanentError, match="Xero refused: Payment amount exceeds"):
+            PAYMENT.run(ctx, {"invoice": "inv-1", "amount": 5})
 
 
 def test_quickbooks_customer_invoice_payment(qbo: tuple[QuickBooksServer, LocalServer]) -> None:

@@ -92,6 +92,17 @@ def test_unreachable_webhook_does_not_leak_its_url() -> None:
     assert "SECRET" not in str(info.value) and info.value.__cause__ is None
 
 
+def test_an_echoed_token_is_scrubbed() -> None:
+    def echo(seen: Seen) -> Reply:
+        return Reply(403, f"invalid_token {seen.headers.get('authorization')}")
+
+    with local_server(echo) as server:
+        ctx = make_ctx({"bot_token": TOKEN, "base_url": server.url})
+        with pytest.raises(PermanentError, match="invalid_token") as info:
+            POST.run(ctx, {"text": "x", "channel": "C1"})
+        assert TOKEN not in str(info.value) and "***" in str(info.value)
+
+
 def test_credential_needs_a_mode() -> None:
     with pytest.raises(PermanentError, match="webhook_url or a bot_token"):
         POST.run(make_ctx({}), {"text": "x"})
