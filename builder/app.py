@@ -1,34 +1,54 @@
-"""The Flask app factory, minimal until the API lands: health, event ingestion and the tracking links.
+"""The Flask app factory (DESIGN §8): blueprints `api` (the /api modules of builder.api), `hooks`,
+`tracking` and `ui`, JSON errors everywhere, OpenAPI 3.1 at /api/openapi.json, rate limits on Redis.
 
 `create_app(config)` is the one place configuration is read. `config["SERVICES"]` may carry a ready
 `runtime.services.Services` (what `flowright up` and tests pass); otherwise one is built from the
-environment on first use.
+environment.
 """
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_openapi3 import Info, OpenAPI
 
+from builder import hooks, ui
+from builder.api import auth, register_api
+from builder.api.context import services
+from builder.api.errors import register_error_handlers, validation_error_response
 from builder.tracking import make_tracking_blueprint
 from runtime import operations
-from runtime.ingest import EventInvalid
 from runtime.services import Services, secret_key
 
-MAX_EVENTS = 1000
+API_DESCRIPTION = (
+    "Flowright's REST API. Authenticate with `Authorization: Bearer <token>` (flowright tokens create) "
+    "or log in with POST /api/login and send the X-CSRF-Token header from GET /api/session on writes. "
+    "Errors are `{\"error\": {\"code\", \"message\", \"details\": [{\"path\", \"message\"}]}}`."
+)
+# Public endpoints and their limits (per client address); override with the config keys.
+RATE_LIMITS = {
+    "api.login": ("RATE_LIMIT_LOGIN", "10 per minute"),
+    "hooks.receive": ("RATE_LIMIT_HOOKS", "300 per minute"),
+    "events.post_events": ("RATE_LIMIT_EVENTS", "600 per minute"),
+}
 
 
-def services() -> Services:
-    found = current_app.extensions.get("flowright.services")
-    if found is None:
-        found = current_app.extensions["flowright.services"] = Services.from_env()
-    return found
-
-
-def _error(status: int, code: str, message: str, details: list[dict[str, str]] | None = None) -> Any:
-    return jsonify({"error": {"code": code, "message": message, "details": details or []}}), status
+def _defaults() -> dict[str, Any]:
+    public = os.environ.get("FLOWRIGHT_PUBLIC_URL", "http://localhost:5000")
+    return {
+        "SECRET_KEY": secret_key(),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": public.startswith("https://"),
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("FLOWRIGHT_MAX_BODY", 5 * 1024 * 1024)),
+        "RATELIMIT_ENABLED": os.environ.get("FLOWRIGHT_RATELIMIT", "1") != "0",
+    }
 
 
 def healthz() -> Any:
@@ -36,36 +56,54 @@ def healthz() -> Any:
     return jsonify({"ok": True})
 
 
-def post_events() -> Any:
-    """One event or a list; answers 202 with each id and whether it was new (a repeat starts nothing)."""
-    body = request.get_json(silent=True)
-    if body is None:
-        return _error(400, "bad_json", "the body must be a JSON event or a list of events")
-    events = body if isinstance(body, list) else [body]
-    if not events or len(events) > MAX_EVENTS:
-        return _error(400, "bad_batch", f"post 1 to {MAX_EVENTS} events at a time")
-    try:
-        accepted = operations.post_events(services(), events)
-    except EventInvalid as exc:
-        return _error(422, "invalid_event", str(exc), [{"path": "", "message": str(exc)}])
-    return jsonify({"events": [{"id": a.id, "type": a.type, "new": a.new} for a in accepted]}), 202
+def _limiter(app: Flask, found: Services) -> Limiter:
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri="redis://",
+        storage_options={"connection_pool": found.redis.connection_pool},
+        key_prefix="flowright:ratelimit",
+        strategy="moving-window",
+        headers_enabled=True,
+    )
+    for endpoint, (key, default) in RATE_LIMITS.items():
+        view = app.view_functions.get(endpoint)
+        if view is not None:
+            limiter.limit(str(app.config.get(key) or default))(view)
+    return limiter
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Flowright API", version="1", description=API_DESCRIPTION),
+        security_schemes=auth.SECURITY_SCHEMES,
+        doc_prefix="/api",
+        doc_url="/openapi.json",
+        validation_error_status=422,
+        validation_error_callback=validation_error_response,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(_defaults())
     app.config.update(config or {})
     if app.config.get("SERVICES") is not None:
         app.extensions["flowright.services"] = app.config["SERVICES"]
+    register_error_handlers(app)
+
+    @app.before_request
+    def gate() -> None:
+        if request.path.startswith("/api/") and request.blueprint not in (None, "openapi", "swagger"):
+            auth.authenticate()
+
     app.add_url_rule("/healthz", "healthz", healthz)
-    app.add_url_rule("/api/events", "post_events", post_events, methods=["POST"])
+    register_api(app)
+    app.register_api(hooks.bp)
+    app.register_blueprint(ui.bp)
 
     def emit(event: dict[str, Any]) -> None:
         operations.post_events(services(), [event])
 
     app.register_blueprint(make_tracking_blueprint(emit, secret_key().decode()))
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Any:
-        return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
-
+    with app.app_context():
+        app.extensions["flowright.limiter"] = _limiter(app, services())
     return app

@@ -255,6 +255,34 @@ class User(SQLModel, table=True):
     created_at: datetime = _when(default_factory=utcnow)
 
 
+class ApiToken(SQLModel, table=True):
+    """An API token or ingest key: only the SHA-256 of the secret is kept; `prefix` tells them apart."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="api", max_length=10)  # api | ingest
+    name: str = Field(default="", max_length=120)
+    role: str = Field(default="viewer", max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    user_id: int | None = Field(default=None, index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    last_used_at: datetime | None = _when(default=None)
+    revoked_at: datetime | None = _when(default=None)
+
+
+class FlowHook(SQLModel, table=True):
+    """A flow's webhook URL token (looked up by hash) and optional signing secret, both Fernet-encrypted."""
+
+    __tablename__ = "flow_hook"
+    id: int | None = Field(default=None, primary_key=True)
+    flow_key: str = Field(max_length=120, unique=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    token_ciphertext: str
+    secret_ciphertext: str | None = None
+    created_at: datetime = _when(default_factory=utcnow)
+
+
 class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120, unique=True)

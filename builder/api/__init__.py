@@ -1,0 +1,21 @@
+"""The HTTP API: one module per area, each exposing `bp` (a flask_openapi3.APIBlueprint under /api).
+
+To add an area, write the module (see README.md here) and add one line to MODULES; the app factory
+registers them in this order.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from flask_openapi3 import OpenAPI
+
+MODULES: tuple[str, ...] = (
+    "builder.api.session",  # login, logout, session, the docs redirect (blueprint "api")
+    "builder.api.events",  # POST /api/events (ingest key or token)
+)
+
+
+def register_api(app: OpenAPI) -> None:
+    for name in MODULES:
+        app.register_api(importlib.import_module(name).bp)

@@ -1,0 +1,82 @@
+"""`POST /api/events`: one event or a batch, with an ingest key or an editor's token/session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from builder.api import auth
+from builder.api.context import services
+from builder.api.errors import ApiError
+from runtime import operations
+from runtime.ingest import EventInvalid, normalise
+
+MAX_EVENTS = 1000
+
+bp = APIBlueprint("events", __name__, url_prefix="/api", abp_tags=[Tag(name="events")],
+                  abp_security=[{"bearer": []}, {"session": []}])
+
+
+class EventIn(BaseModel):
+    """An event (DESIGN §4); post one, or a list of up to 1000."""
+
+    id: str | None = Field(default=None, max_length=120, description="makes ingestion idempotent")
+    type: str = Field(examples=["deal.stage_changed"])
+    subject: dict[str, Any] | None = Field(default=None, examples=[{"contact": {"email": "a@b.c"}}])
+    data: dict[str, Any] | None = None
+    at: str | None = Field(default=None, description="ISO datetime; default now")
+
+
+class AcceptedOut(BaseModel):
+    id: str
+    type: str
+    new: bool
+
+
+class EventsOut(BaseModel):
+    events: list[AcceptedOut]
+
+
+def _ingest_allowed() -> None:
+    who = auth.principal()
+    if who.via != "ingest" and not who.allows("editor"):
+        raise ApiError(403, "forbidden", "posting events needs an ingest key or the editor role")
+
+
+@bp.post("/events", responses={202: EventsOut},
+         summary="Ingest one event or a batch; a repeated id starts nothing (new: false)")
+def post_events() -> Any:
+    _ingest_allowed()
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "bad_json", "the body must be a JSON event or a list of events")
+    events = body if isinstance(body, list) else [body]
+    if not events or len(events) > MAX_EVENTS:
+        raise ApiError(400, "bad_batch", f"post 1 to {MAX_EVENTS} events at a time")
+    prefix = isinstance(body, list)
+    now = services().now()
+    problems = []
+    for index, event in enumerate(events):
+        try:
+            normalise(event, now)
+        except EventInvalid as exc:
+            problems.append((_path(exc, f"/{index}" if prefix else ""), str(exc)))
+    if problems:
+        raise ApiError(422, "invalid_event", f"{len(problems)} event(s) are not valid: {problems[0][1]}",
+                       problems)
+    try:
+        accepted = operations.post_events(services(), events)
+    except EventInvalid as exc:  # a subject that names a missing record
+        raise ApiError(422, "invalid_event", str(exc), [("", str(exc))]) from None
+    return {"events": [{"id": a.id, "type": a.type, "new": a.new} for a in accepted]}, 202
+
+
+def _path(exc: EventInvalid, prefix: str) -> str:
+    """EventInvalid messages start with the field (`subject.contact: ...`): make it a JSON pointer."""
+    field = str(exc).split(":", 1)[0] if ":" in str(exc) else ""
+    if not field or " " in field:
+        return prefix
+    return prefix + "/" + field.replace(".", "/")
