@@ -1,0 +1,399 @@
+"""Contacts, deals, tasks and users: get, create, update, delete, and search by a flow condition with
+cursor pagination. Writes go through the record store (`runtime.records.SqlRecords`), so every change
+emits its DESIGN §4 event and the flows listening to it run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from runtime import jobs
+from runtime.conditions import Clock, fields_of
+from runtime.durations import iso
+from runtime.host import DbHost
+from runtime.models import Activity, Contact, Deal, Pipeline, Task, User
+from runtime.queries import paging, where
+from runtime.queries.errors import Conflict, Invalid, NotFound
+from runtime.queries.fields import clean
+from runtime.records import SqlRecords, as_dict
+from runtime.services import Services
+
+CHUNK = 500
+MAX_SCAN = 5000  # rows one search request examines at most; the cursor carries on from there
+
+
+def _public(row: SQLModel) -> dict[str, Any]:
+    return as_dict(row)
+
+
+def _user(row: SQLModel) -> dict[str, Any]:
+    data = as_dict(row)
+    data.pop("password_hash", None)
+    return data
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one record kind is searched: its table, the field roots a condition may use, the columns
+    a plain eq/in may be pushed to SQL on, and how a row is shown."""
+
+    name: str
+    model: Any
+    roots: tuple[str, ...]
+    columns: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    show: Callable[[SQLModel], dict[str, Any]] = _public
+
+
+KINDS: dict[str, Kind] = {
+    "contact": Kind(
+        "contact",
+        Contact,
+        ("contact",),
+        {
+            "id": ("int", Contact.id),
+            "owner": ("int", Contact.owner),
+            "email": ("text", Contact.email),
+            "status": ("text", Contact.status),
+            "subscribed": ("bool", Contact.subscribed),
+            "bounced": ("bool", Contact.bounced),
+        },
+    ),
+    "deal": Kind(
+        "deal",
+        Deal,
+        ("deal", "contact"),
+        {
+            "id": ("int", Deal.id),
+            "contact_id": ("int", Deal.contact_id),
+            "owner": ("int", Deal.owner),
+            "pipeline": ("text", Deal.pipeline),
+            "stage": ("text", Deal.stage),
+            "currency": ("text", Deal.currency),
+        },
+    ),
+    "task": Kind(
+        "task",
+        Task,
+        ("task",),
+        {
+            "id": ("int", Task.id),
+            "assignee": ("int", Task.assignee),
+            "contact_id": ("int", Task.contact_id),
+            "deal_id": ("int", Task.deal_id),
+            "done": ("bool", Task.done),
+        },
+    ),
+    "user": Kind(
+        "user",
+        User,
+        ("user",),
+        {"id": ("int", User.id), "email": ("text", User.email), "away": ("bool", User.away)},
+        _user,
+    ),
+}
+
+
+def _kind(name: str) -> Kind:
+    if name not in KINDS:
+        raise NotFound(f"unknown record kind {name!r}; known: {', '.join(KINDS)}")
+    return KINDS[name]
+
+
+# ---------------------------------------------------------------- search
+
+
+def search(
+    services: Services,
+    kind: str,
+    condition: Any = None,
+    *,
+    limit: Any = None,
+    cursor: str | None = None,
+    pointer: str = "/where",
+) -> paging.Page:
+    """Records of `kind` matching `condition` (None: all), by ascending id, one page at a time."""
+    spec = _kind(kind)
+    size = paging.check_limit(limit)
+    after = paging.decode(cursor)
+    if after is not None and not isinstance(after, int):
+        raise Invalid.at("/cursor", paging.BAD_CURSOR)
+    if condition is not None:
+        where.check(condition, spec.roots, pointer)
+    clauses = where.prefilter(condition, kind, spec.columns) if condition is not None else []
+    clock = Clock(now=services.now())
+    chunk = size + 1 if condition is None else CHUNK
+    page = paging.Page()
+    scanned = 0
+    with Session(services.engine) as session:
+        while True:
+            query = select(spec.model).where(*clauses).order_by(spec.model.id).limit(chunk)
+            if after is not None:
+                query = query.where(spec.model.id > after)
+            rows = list(session.execute(query).scalars())
+            for row, scope in zip(rows, _scopes(session, kind, rows, condition), strict=True):
+                after, scanned = row.id, scanned + 1
+                if condition is None or where.matches(condition, scope, clock, pointer):
+                    page.items.append(spec.show(row))
+                    if len(page.items) == size:
+                        more = _more(session, spec, clauses, row.id)
+                        page.next_cursor = paging.encode(row.id) if more else None
+                        return page
+            if len(rows) < chunk:
+                return page
+            if scanned >= MAX_SCAN:
+                page.next_cursor = paging.encode(after)
+                return page
+
+
+def _more(session: Session, spec: Kind, clauses: list[Any], after: int) -> bool:
+    query = select(spec.model.id).where(*clauses, spec.model.id > after).limit(1)
+    return session.execute(query).first() is not None
+
+
+def _scopes(session: Session, kind: str, rows: list[Any], condition: Any) -> list[dict[str, Any]]:
+    """What each row's condition sees: `{kind: record}`, plus the deal's contact when it is asked for."""
+    scopes: list[dict[str, Any]] = [{kind: KINDS[kind].show(row)} for row in rows]
+    wants_contact = kind == "deal" and any(
+        str(f).startswith("contact.") for _, f in fields_of(condition or {})
+    )
+    if wants_contact:
+        ids = {row.contact_id for row in rows if row.contact_id is not None}
+        found = session.execute(select(Contact).where(Contact.id.in_(ids))).scalars()
+        contacts = {c.id: as_dict(c) for c in found}
+        for scope, row in zip(scopes, rows, strict=True):
+            if row.contact_id in contacts:
+                scope["contact"] = contacts[row.contact_id]
+    return scopes
+
+
+# ---------------------------------------------------------------- one record
+
+
+def get(services: Services, kind: str, key: Any) -> dict[str, Any]:
+    """A record by id (a contact also by e-mail or phone)."""
+    spec = _kind(kind)
+    with Session(services.engine) as session:
+        row = _find(session, spec, key)
+        if row is None:
+            raise NotFound(f"there is no {kind} {key}")
+        return spec.show(row)
+
+
+def _find(session: Session, spec: Kind, key: Any) -> Any:
+    text = str(key).strip()
+    if text.isdigit() and len(text) < 19:
+        return session.get(spec.model, int(text))
+    if spec.name == "contact" and text:
+        column = Contact.email if "@" in text else Contact.phone
+        value = text.lower() if "@" in text else text
+        return session.execute(select(Contact).where(column == value)).scalars().first()
+    return None
+
+
+WRITABLE = ("contact", "deal", "task")
+
+
+def create(services: Services, kind: str, fields: Any) -> dict[str, Any]:
+    """A new contact, deal or task; emits `<kind>.created` (and `deal.stage_changed` with a stage)."""
+    if kind not in WRITABLE:
+        raise NotFound(f"{kind} records cannot be created here; writable kinds: {', '.join(WRITABLE)}")
+    values = clean(kind, fields)
+    if kind == "task" and "title" not in values:
+        raise Invalid.at("/title", "a task needs a title")
+    return _write(services, lambda host: CREATORS[kind](host.records, values))
+
+
+def update(services: Services, kind: str, record_id: Any, fields: Any) -> dict[str, Any]:
+    """Change some fields of a record; emits `<kind>.updated` with the changes."""
+    if kind not in WRITABLE:
+        raise NotFound(f"{kind} records cannot be changed here; writable kinds: {', '.join(WRITABLE)}")
+    values = clean(kind, fields)
+
+    def change(host: DbHost) -> dict[str, Any]:
+        row = _find(host.session, KINDS[kind], record_id)
+        if row is None:
+            raise NotFound(f"there is no {kind} {record_id}")
+        return UPDATERS[kind](host.records, row, values)
+
+    return _write(services, change)
+
+
+def delete(services: Services, kind: str, record_id: Any) -> None:
+    """Remove a record; references to it are cleared and `<kind>.deleted` is emitted first, so flows
+    can end the runs about it (`exit_on`)."""
+    if kind not in WRITABLE:
+        raise NotFound(f"{kind} records cannot be deleted here; writable kinds: {', '.join(WRITABLE)}")
+
+    def remove(host: DbHost) -> dict[str, Any]:
+        row = _find(host.session, KINDS[kind], record_id)
+        if row is None:
+            raise NotFound(f"there is no {kind} {record_id}")
+        DELETERS[kind](host.records, row)
+        return {}
+
+    _write(services, remove)
+
+
+def _write(services: Services, work: Callable[[DbHost], dict[str, Any]]) -> dict[str, Any]:
+    with Session(services.engine, expire_on_commit=False) as session:
+        host = DbHost(services, session)
+        try:
+            result = work(host)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise Conflict("the change collides with another record (an e-mail or phone taken)") from None
+        except LookupError as exc:
+            session.rollback()
+            raise Invalid(str(exc).strip("'\"")) from None
+    jobs.push(services.redis, host.followups)
+    return result
+
+
+# ---------------------------------------------------------------- per kind
+
+
+def _check_refs(records: SqlRecords, values: Mapping[str, Any]) -> None:
+    targets = {"owner": User, "assignee": User, "contact_id": Contact, "deal_id": Deal}
+    names = {User: "user", Contact: "contact", Deal: "deal"}
+    problems = [
+        (f"/{name}", f"there is no {names[model]} {values[name]}")
+        for name, model in targets.items()
+        if values.get(name) is not None and records.session.get(model, values[name]) is None
+    ]
+    if problems:
+        raise Invalid.many(problems)
+
+
+def _check_unique(records: SqlRecords, values: Mapping[str, Any], own_id: int | None) -> None:
+    problems = []
+    for name in ("email", "phone"):
+        if values.get(name):
+            column = Contact.email if name == "email" else Contact.phone
+            other = records.session.execute(select(Contact.id).where(column == values[name])).first()
+            if other is not None and other[0] != own_id:
+                problems.append((f"/{name}", f"{values[name]} belongs to contact {other[0]} already"))
+    if problems:
+        details = [{"path": p, "message": m} for p, m in problems]
+        raise Conflict(f"{problems[0][0]}: {problems[0][1]}", details)
+
+
+def _check_stage(records: SqlRecords, values: Mapping[str, Any], deal: Deal | None) -> None:
+    pipeline = values.get("pipeline") if "pipeline" in values else (deal.pipeline if deal else None)
+    if values.get("pipeline") is not None:
+        known = [p for (p,) in records.session.execute(select(Pipeline.key).order_by(Pipeline.key))]
+        if values["pipeline"] not in known:
+            message = f"there is no pipeline {values['pipeline']!r}; known: {', '.join(known) or 'none'}"
+            raise Invalid.at("/pipeline", message)
+    if deal is not None and "stage" in values and values["stage"] is None:
+        raise Invalid.at("/stage", "a deal's stage can be moved but not cleared")
+    stage = values.get("stage")
+    if stage is not None and pipeline:
+        stages = [s["key"] for s in records.stages(pipeline)]
+        if stages and stage not in stages:
+            message = f"pipeline {pipeline!r} has no stage {stage!r}; its stages: {', '.join(stages)}"
+            raise Invalid.at("/stage", message)
+
+
+def _create_contact(records: SqlRecords, values: dict[str, Any]) -> dict[str, Any]:
+    _check_refs(records, values)
+    _check_unique(records, values, None)
+    return records.put("contact", values)
+
+
+def _create_deal(records: SqlRecords, values: dict[str, Any]) -> dict[str, Any]:
+    _check_refs(records, values)
+    _check_stage(records, values, None)
+    return records.put("deal", values)
+
+
+def _create_task(records: SqlRecords, values: dict[str, Any]) -> dict[str, Any]:
+    _check_refs(records, values)
+    task = records.create_task(values)
+    return records.complete_task(int(task["id"])) if values.get("done") else task
+
+
+def _update_contact(records: SqlRecords, row: Contact, values: dict[str, Any]) -> dict[str, Any]:
+    _check_refs(records, values)
+    _check_unique(records, values, row.id)
+    return records.update("contact", row.id, values)
+
+
+def _update_deal(records: SqlRecords, row: Deal, values: dict[str, Any]) -> dict[str, Any]:
+    _check_refs(records, values)
+    _check_stage(records, values, row)
+    return records.update("deal", row.id, values)
+
+
+def _update_task(records: SqlRecords, row: Task, values: dict[str, Any]) -> dict[str, Any]:
+    _check_refs(records, values)
+    done = values.pop("done", None)
+    for name, value in values.items():
+        setattr(row, name, value)
+    if done is False and row.done:
+        row.done, row.completed_at = False, None
+    records.session.add(row)
+    records.session.flush()
+    return records.complete_task(int(row.id)) if done and not row.done else as_dict(row)  # type: ignore[arg-type]
+
+
+def _announce(records: SqlRecords, kind: str, row: Any) -> None:
+    subject = {"contact_id": row.id} if kind == "contact" else {"deal_id": row.id}
+    records.emit(
+        {
+            "type": f"{kind}.deleted",
+            "subject": subject,
+            "data": {kind: as_dict(row)},
+            "at": iso(records.clock()),
+            "origin": "store",
+        }
+    )
+
+
+def _delete_contact(records: SqlRecords, row: Contact) -> None:
+    _announce(records, "contact", row)
+    session = records.session
+    session.execute(sql_update(Deal).where(Deal.contact_id == row.id).values(contact_id=None))
+    session.execute(sql_update(Task).where(Task.contact_id == row.id).values(contact_id=None))
+    session.execute(sql_delete(Activity).where(Activity.contact_id == row.id))
+    session.delete(row)
+    session.flush()
+
+
+def _delete_deal(records: SqlRecords, row: Deal) -> None:
+    _announce(records, "deal", row)
+    session = records.session
+    session.execute(sql_update(Task).where(Task.deal_id == row.id).values(deal_id=None))
+    session.execute(sql_update(Activity).where(Activity.deal_id == row.id).values(deal_id=None))
+    session.delete(row)
+    session.flush()
+
+
+def _delete_task(records: SqlRecords, row: Task) -> None:
+    records.session.delete(row)
+    records.session.flush()
+
+
+CREATORS: dict[str, Callable[[SqlRecords, dict[str, Any]], dict[str, Any]]] = {
+    "contact": _create_contact,
+    "deal": _create_deal,
+    "task": _create_task,
+}
+UPDATERS: dict[str, Callable[[SqlRecords, Any, dict[str, Any]], dict[str, Any]]] = {
+    "contact": _update_contact,
+    "deal": _update_deal,
+    "task": _update_task,
+}
+DELETERS: dict[str, Callable[[SqlRecords, Any], None]] = {
+    "contact": _delete_contact,
+    "deal": _delete_deal,
+    "task": _delete_task,
+}
