@@ -7,6 +7,7 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,6 +22,8 @@ from runtime.bundles import (
     resolve_flows,
     validate_bundle,
 )
+from runtime.conditions import Clock, evaluate
+from runtime.durations import to_datetime
 from runtime.validation import validate_flow
 from tests.support.cases import check_case
 
@@ -39,8 +42,15 @@ def _read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _starts(case: dict[str, Any]) -> bool:
+    """False for a case that says its subject and trigger must not start the flow at all."""
+    return (case.get("expect") or {}).get("started", True) is not False
+
+
 def _cases_of(bundle: Bundle, flow_key: str) -> list[dict[str, Any]]:
-    return [case for case in map(_read, bundle.case_files()) if case.get("flow") == flow_key]
+    """The cases that run the flow (not those that check a trigger refuses to start it)."""
+    cases = map(_read, bundle.case_files())
+    return [case for case in cases if case.get("flow") == flow_key and _starts(case)]
 
 
 # ---------------------------------------------------------------- the library as a whole
@@ -96,6 +106,8 @@ def test_every_case_names_a_flow_of_its_bundle(bundle: Bundle) -> None:
 )
 def test_case(bundle: Bundle, case_path: Path) -> None:
     case = _read(case_path)
+    if not _starts(case):
+        pytest.skip("a trigger case: checked by test_case_is_started_only_as_its_triggers_say")
     flows = {flow["key"]: flow for flow in resolve_flows(bundle.document)}
     flow = flows[case.pop("flow")]
     problems = check_case(case, flow)
@@ -246,3 +258,72 @@ def test_a_broken_bundle_file_is_a_bundle_error(tmp_path: Path) -> None:
     (tmp_path / "bundle.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(BundleError, match="is not JSON"):
         load_bundle(tmp_path)
+
+
+# ---------------------------------------------------------------- cases against triggers and goals
+
+def _case_scope(case: dict[str, Any]) -> dict[str, Any]:
+    subject = case.get("subject") or {}
+    trigger = case.get("trigger") or {}
+    scope: dict[str, Any] = {"trigger": trigger, "event": trigger, "vars": {}, "steps": {}}
+    scope.update({kind: record for kind, record in subject.items() if record is not None})
+    return scope
+
+
+def _trigger_holds(trigger: dict[str, Any], case: dict[str, Any], tz: str) -> bool:
+    """Whether the case's subject and trigger data would start a run through this trigger."""
+    condition = {
+        "event": trigger.get("where"),
+        "segment": trigger.get("where"),
+        "schedule": (trigger.get("for_each") or {}).get("where"),
+        "date": {"field": f"{trigger.get('object')}.{trigger.get('field')}", "op": "exists"},
+        "webhook": None,
+        "manual": None,
+    }[trigger["type"]]
+    if not condition:
+        return True
+    start = to_datetime(case.get("start", "2026-03-02T09:00:00Z"))
+    assert start is not None
+    return evaluate(condition, {**_case_scope(case), "now": start}, Clock(start, ZoneInfo(tz)))
+
+
+@pytest.mark.parametrize(
+    ("bundle", "case_path"), CASES, ids=[f"{b.name}/{p.stem}" for b, p in CASES]
+)
+def test_case_is_started_only_as_its_triggers_say(bundle: Bundle, case_path: Path) -> None:
+    """A case is a run the flow would really start: its subject and trigger data pass a trigger's
+    `where` (an event's data, a segment's or a schedule's records, a date trigger's field). A case
+    with `"expect": {"started": false}` checks the opposite: no trigger of the flow starts for it.
+    `"event": TYPE` in a case narrows the triggers to the event triggers of that type."""
+    case = _read(case_path)
+    flow = {f["key"]: f for f in resolve_flows(bundle.document)}[case["flow"]]
+    tz = (flow.get("settings") or {}).get("timezone", "UTC")
+    triggers = [t for t in flow["triggers"] if case.get("event") in (None, t.get("event"))]
+    started = any(_trigger_holds(trigger, case, tz) for trigger in triggers)
+    assert started == _starts(case), (
+        f"{flow['key']} {'does not start' if _starts(case) else 'starts'} for {case.get('subject')} "
+        f"with trigger {case.get('trigger')}"
+    )
+
+
+def _goal_cases(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ends = [(c["expect"].get("status"), c["expect"].get("exit_reason")) for c in cases]
+    return [case for case, end in zip(cases, ends, strict=True) if end == ("exited", "goal")]
+
+
+@pytest.mark.parametrize(("bundle", "flow"), FLOWS, ids=FLOW_IDS)
+def test_cases_reach_every_goal_exit(bundle: Bundle, flow: dict[str, Any]) -> None:
+    """Each `exit_on` event ends a run in some case, and so does `exit_when` (through an event that is
+    not itself an `exit_on` one): "stop once they book a call" is tested, not just declared."""
+    settings = flow.get("settings") or {}
+    goals = _goal_cases(_cases_of(bundle, flow["key"]))
+    exit_types = {entry["event"] for entry in settings.get("exit_on") or []}
+    missing = [
+        kind for kind in sorted(exit_types)
+        if not any(case["events"][-1]["type"] == kind for case in goals if case.get("events"))
+    ]
+    if settings.get("exit_when") and not any(
+        case.get("events") and case["events"][-1]["type"] not in exit_types for case in goals
+    ):
+        missing.append("exit_when")
+    assert missing == []
