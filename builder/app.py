@@ -69,7 +69,7 @@ def _limiter(app: Flask, found: Services) -> Limiter:
     for endpoint, (key, default) in RATE_LIMITS.items():
         view = app.view_functions.get(endpoint)
         if view is not None:
-            limiter.limit(str(app.config.get(key) or default))(view)
+            app.view_functions[endpoint] = limiter.limit(str(app.config.get(key) or default))(view)
     return limiter
 
 

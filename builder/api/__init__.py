@@ -13,6 +13,8 @@ from flask_openapi3 import OpenAPI
 MODULES: tuple[str, ...] = (
     "builder.api.session",  # login, logout, session, the docs redirect (blueprint "api")
     "builder.api.events",  # POST /api/events (ingest key or token)
+    "builder.api.users",
+    "builder.api.tokens",
 )
 
 
