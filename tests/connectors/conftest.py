@@ -1,8 +1,11 @@
-"""Connector test fixtures: a real SMTP server (aiosmtpd) and the support module under a unique name."""
+"""Connector test fixtures: a real SMTP server (aiosmtpd), the support module under a unique name, and a
+guard that fails any test trying to reach beyond the loopback interface."""
 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
+import socket
 import sys
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -25,6 +28,59 @@ def _load(name: str, filename: str) -> Any:
 
 support = _load("connector_support", "support.py")
 _load("connector_books", "books_servers.py")
+
+
+_connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+
+def _loopback(host: object) -> bool:
+    if host in ("localhost", b"localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _literal(host: object) -> bool:
+    try:
+        ipaddress.ip_address(str(host).split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every connector test runs against local servers only: a connection to anything but loopback, or a
+    DNS lookup of a name, is refused and fails the test (a connector may have swallowed the error)."""
+    attempts: list[str] = []
+
+    def refuse(what: str) -> OSError:
+        attempts.append(what)
+        return ConnectionRefusedError(f"tests may not reach {what}")
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple) and not _loopback(address[0]):
+            raise refuse(f"{address[0]}:{address[1]}")
+        _connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        if isinstance(address, tuple) and not _loopback(address[0]):
+            raise refuse(f"{address[0]}:{address[1]}")
+        return _connect_ex(sock, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host is not None and not _loopback(host) and not _literal(host):
+            attempts.append(f"DNS {host}")
+            raise socket.gaierror(socket.EAI_NONAME, f"tests may not resolve {host}")
+        return _getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    assert not attempts, f"a connector test tried to leave the machine: {attempts}"
 
 
 class Inbox:

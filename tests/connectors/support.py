@@ -3,6 +3,7 @@ servers that answer like providers (a handler function per test, requests record
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -204,7 +205,8 @@ def local_server(handler: Handler) -> Iterator[LocalServer]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up first
+                self.wfile.write(body)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
 
