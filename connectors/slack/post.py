@@ -38,8 +38,11 @@ def call(ctx: ActionContext, url: str, payload: dict[str, Any], token: str | Non
     data = httpmap.json_or_none(response)
     if isinstance(data, dict) and data.get("ok") is False:
         error = httpmap.scrub(str(data.get("error") or "unknown_error"), secrets)
-        kind = RetryableError if error in RETRYABLE_ERRORS else PermanentError
-        raise kind(f"Slack answered error: {error}", status=response.status_code)
+        message = f"Slack answered error: {error}"
+        if error in RETRYABLE_ERRORS:
+            raise RetryableError(message, status=response.status_code,
+                                 retry_after=httpmap.retry_after(response))
+        raise PermanentError(message, status=response.status_code)
     return data if data is not None else response.text
 
 

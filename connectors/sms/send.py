@@ -28,12 +28,15 @@ def e164(number: str, region: str | None) -> str:
 
 
 def _message(response: requests.Response) -> str | None:
-    # Twilio's error body: {"code": 21211, "message": "...", "more_info": "...", "status": 400}
+    """Twilio's error bodies: `{"code": 21211, "message", "more_info", "status"}` (the 2010 API), or
+    `{"errors": [{"code", "message", "infoUrl"}]}` (newer product APIs)."""
     data = httpmap.json_or_none(response)
-    if isinstance(data, dict) and data.get("message"):
-        code = f" (error {data['code']})" if data.get("code") else ""
-        return f"{data['message']}{code}"
-    return None
+    if not isinstance(data, dict):
+        return response.text.strip()[:200] or None
+    errors = data.get("errors") if isinstance(data.get("errors"), list) else [data]
+    texts = [f"{e['message']} (error {e['code']})" if e.get("code") else str(e["message"])
+             for e in errors if isinstance(e, dict) and e.get("message")]
+    return "; ".join(texts) or None
 
 
 def call(ctx: ActionContext, path: str, form: dict[str, str]) -> dict[str, Any]:
@@ -48,8 +51,9 @@ def call(ctx: ActionContext, path: str, form: dict[str, str]) -> dict[str, Any]:
         httpmap.transport_error("Twilio", exc)
     httpmap.raise_for("Twilio", response, _message, [creds.get("auth_token")])
     data = httpmap.json_or_none(response)
-    if not isinstance(data, dict):
-        raise RetryableError("Twilio answered something that is not JSON", status=response.status_code)
+    if not isinstance(data, dict):  # accepted, so the message may be on its way: never send it twice
+        raise PermanentError("Twilio accepted the request but answered something that is not JSON; "
+                             "the message may have been sent", status=response.status_code)
     return data
 
 

@@ -24,6 +24,8 @@ def slack_api(seen: Seen) -> Reply:
     body = seen.json()
     if body.get("channel") == "#ratelimited":
         return Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"})
+    if body.get("channel") == "#busy":  # some gateways answer 200 with the error and the header
+        return Reply(200, {"ok": False, "error": "ratelimited"}, {"Retry-After": "3"})
     if body.get("channel") != "C0123456789":
         return Reply(200, {"ok": False, "error": "channel_not_found"})
     if not body.get("text") and not body.get("blocks"):
@@ -63,6 +65,9 @@ def test_chat_post_message_errors_do_not_leak_the_token() -> None:
         with pytest.raises(RetryableError) as limited:
             POST.run(ctx, {"text": "x", "channel": "#ratelimited"})
         assert limited.value.retry_after == 30.0 and limited.value.status == 429
+        with pytest.raises(RetryableError, match="ratelimited") as busy:
+            POST.run(ctx, {"text": "x", "channel": "#busy"})
+        assert busy.value.retry_after == 3.0
         bad = make_ctx({"bot_token": TOKEN + "-revoked", "base_url": server.url + "/api"})
         with pytest.raises(PermanentError, match="invalid_auth") as info:
             POST.run(bad, {"text": "x", "channel": "C0123456789"})

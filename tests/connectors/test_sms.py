@@ -122,3 +122,23 @@ def test_quiet_window_arithmetic() -> None:
     assert seconds_left(at, "08:00", "08:00", la) == 0
     evening = datetime(2026, 11, 23, 5, 30, tzinfo=UTC)  # 21:30 the day before in LA
     assert seconds_left(evening, "21:00", "08:00", la) == 10.5 * 3600
+
+
+def test_errors_array_shape_and_an_acceptance_that_is_not_json() -> None:
+    """Twilio's newer APIs answer `{"errors": [...]}`; a 2xx that is not JSON may hide a sent message,
+    so it must not be retried (sms.send is at most once)."""
+    def answer(seen: Seen) -> Reply:
+        if seen.form()["To"] == ["+37060000429"]:
+            return Reply(429, {"errors": [{"code": 20429, "message": "Too many requests. Please retry "
+                                           "according to the Retry-After response header.",
+                                           "infoUrl": "https://www.twilio.com/docs/api/errors/20429"}]},
+                         {"Retry-After": "7"})
+        return Reply(201, "<html>Created</html>", {"Content-Type": "text/html"})
+
+    with local_server(answer) as server:
+        ctx = make_ctx(creds(server.url))
+        with pytest.raises(RetryableError, match=r"Too many requests.*\(error 20429\)") as limited:
+            SEND.run(ctx, {"to": "+37060000429", "body": "x"})
+        assert limited.value.retry_after == 7.0
+        with pytest.raises(PermanentError, match="may have been sent"):
+            SEND.run(ctx, {"to": "+37060012345", "body": "x"})
