@@ -7,6 +7,7 @@ URL is itself a secret, so a transport failure names only the provider and the e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -20,10 +21,14 @@ MessageReader = Callable[[requests.Response], str | None]
 
 
 def scrub(text: str, secrets: Iterable[Any]) -> str:
-    """`text` with every secret value replaced, in case a provider echoes one back."""
+    """`text` with every secret value replaced, in case a provider echoes one back, whole or cut short
+    (QuickBooks answers "Token expired: AB1157..." with the token's first characters)."""
     for secret in secrets:
-        if isinstance(secret, str) and len(secret) >= 4:
-            text = text.replace(secret, "***")
+        if not isinstance(secret, str) or len(secret) < 4:
+            continue
+        text = text.replace(secret, "***")
+        if len(secret) >= 12:  # a truncated echo: the first 8 characters and whatever follows them
+            text = re.sub(re.escape(secret[:8]) + r"[^\s,;\"'<>]*", "***", text)
     return text
 
 

@@ -27,7 +27,9 @@ def _faults(data: Any) -> str | None:
     for error in fault.get("Error") or fault.get("error") or []:
         message = error.get("Message") or error.get("message") or ""
         detail = error.get("Detail") or error.get("detail") or ""
-        texts.append(f"{message}: {detail}" if detail and detail != message else str(message or detail))
+        text = f"{message}: {detail}" if detail and detail != message else str(message or detail)
+        code = error.get("code") or error.get("Code")
+        texts.append(f"{text} (error {code})" if text and code else text)
     return "; ".join(t for t in texts if t) or str(fault.get("type") or "Fault")
 
 

@@ -131,6 +131,9 @@ class QuickBooksServer:
             return Reply(404, "")
         if seen.headers.get("accept") != "application/json":
             return Reply(200, "<IntuitResponse/>", {"Content-Type": "application/xml"})
+        if seen.method == "POST" and seen.headers.get("content-type") != "application/json":
+            return _qbo_fault("ContentType: Unsupported Media Type", "Content type not supported. Use "
+                              "application/json or application/xml", "20001", status=415)
         request_id = seen.query.get("requestid", [None])[0]
         if request_id and request_id in self.replies_by_request:
             return self.replies_by_request[request_id]

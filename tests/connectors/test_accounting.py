@@ -171,10 +171,43 @@ def test_quickbooks_errors(qbo: tuple[QuickBooksServer, LocalServer]) -> None:
     with pytest.raises(PermanentError, match="Duplicate Name Exists") as duplicate:
         CUSTOMER.run(ctx, {"name": "Paper Co"})
     assert duplicate.value.status == 400 and len(state.customers) == 1
+    assert "(error 6240)" in str(duplicate.value)
     expired = make_ctx(qbo_creds(server.url, access_token="old-SECRET"))
     with pytest.raises(PermanentError, match="AuthenticationFailed") as denied:
         CUSTOMER.run(expired, {"name": "Ada"})
     assert denied.value.status == 401 and "SECRET" not in str(denied.value)
+
+
+def test_quickbooks_throttle_outage_and_a_truncated_token_echo() -> None:
+    """QuickBooks answers 429 with a ThrottleExceeded fault (often without Retry-After), 503 with an HTML
+    page, and 401 with "Token expired: <the token's first characters>..."."""
+    token = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2In0.SECRET-REST"
+
+    def answer(seen: Seen) -> Reply:
+        if seen.path.endswith("/query") and "Busy" in seen.query["query"][0]:
+            return Reply(429, {"Fault": {"Error": [{
+                "Message": "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+                "Detail": "The request limit was reached.", "code": "3001"}], "type": "SERVICE"},
+                "time": "2026-11-23T02:00:00.000-08:00"})
+        if seen.path.endswith("/query") and "Down" in seen.query["query"][0]:
+            return Reply(503, "<html><body>Service Unavailable</body></html>",
+                         {"Content-Type": "text/html", "Retry-After": "120"})
+        return Reply(401, {"fault": {"error": [{
+            "message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+            "detail": f"Token expired: {token[:14]}...", "code": "3200"}], "type": "AUTHENTICATION"},
+            "time": 1763892000000})
+
+    with local_server(answer) as server:
+        ctx = make_ctx(qbo_creds(server.url, access_token=token))
+        with pytest.raises(RetryableError, match=r"ThrottleExceeded.*error 3001") as throttled:
+            CUSTOMER.run(ctx, {"name": "Busy"})
+        assert throttled.value.status == 429 and throttled.value.retry_after is None
+        with pytest.raises(RetryableError, match="503") as down:
+            CUSTOMER.run(ctx, {"name": "Down"})
+        assert down.value.retry_after == 120.0
+        with pytest.raises(PermanentError, match="Token expired") as denied:
+            CUSTOMER.run(ctx, {"name": "Ada"})
+        assert token[:8] not in str(denied.value) and "***" in str(denied.value)
 
 
 def test_unknown_provider() -> None:
