@@ -1,21 +1,29 @@
 """`flowright templates list | install NAME [--param k=v ...]`: the template library (DESIGN §9, §10).
 
 `install` resolves the bundle's parameters and saves each flow as a DRAFT in the database (nothing is
-published); with `--out DIR` it writes the resolved flow documents there instead, for review or for
-`flowright flows import` later.
+published). A bundle installs whole or not at all: every flow is validated first, and flows whose keys
+already exist are refused unless `--replace`. With `--out DIR` it writes the resolved flow documents
+there instead, for review or for `flowright flows import` later.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
+from connectors.registry import ConnectorRegistry, default_registry
+from runtime import publish
 from runtime.bundles import Bundle, BundleError, find_bundle, list_bundles, parse_param_text
 from runtime.errors import FlowInvalid
+from runtime.models import Flow as FlowRow
+from runtime.services import Services, load_flow
 
 BUNDLES_OPTION = click.option(
     "--bundles",
@@ -87,7 +95,10 @@ def templates_list(folders: tuple[Path, ...], as_json: bool) -> None:
 @BUNDLES_OPTION
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write the resolved flow documents to this folder instead of saving drafts.")
-def templates_install(name: str, pairs: tuple[str, ...], folders: tuple[Path, ...], out: Path | None) -> None:
+@click.option("--replace", is_flag=True, help="Overwrite the drafts of flows that already exist.")
+def templates_install(
+    name: str, pairs: tuple[str, ...], folders: tuple[Path, ...], out: Path | None, replace: bool
+) -> None:
     """Install bundle NAME: resolve its parameters and create its flows as drafts."""
     try:
         bundle = find_bundle(name, folders)
@@ -95,15 +106,16 @@ def templates_install(name: str, pairs: tuple[str, ...], folders: tuple[Path, ..
     except BundleError as exc:
         raise _fail(exc) from None
     if out is not None:
+        _check(default_registry(), flows)
         _write(flows, out)
     else:
-        _save_drafts(flows)
+        _save_drafts(flows, replace)
     slots = ", ".join(f"{c['connector']} ({c['name']})" for c in bundle.credentials)
     if slots:
         click.echo(f"credentials this bundle needs: {slots} — store them with `flowright credentials put`")
 
 
-def _write(flows: list[Mapping[str, Any]], out: Path) -> None:
+def _write(flows: Sequence[Mapping[str, Any]], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for flow in flows:
         path = out / f"{flow['key']}.json"
@@ -111,19 +123,41 @@ def _write(flows: list[Mapping[str, Any]], out: Path) -> None:
         click.echo(f"wrote {path}")
 
 
-def _save_drafts(flows: list[Mapping[str, Any]]) -> None:
-    from runtime import publish
-    from runtime.services import Services
+def _existing_keys(services: Services, keys: list[str]) -> list[str]:
+    with Session(services.engine) as session:
+        rows = session.execute(select(col(FlowRow.key)).where(col(FlowRow.key).in_(keys))).scalars()
+        return sorted(rows)
 
+
+def _problems(registry: ConnectorRegistry, flows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every problem of every resolved flow, so that a bundle is installed whole or not at all."""
+    lines: list[str] = []
+    for flow in flows:
+        try:
+            load_flow(flow, 0, registry)
+        except FlowInvalid as exc:
+            lines += [f"{flow['key']}:{p.pointer}: {p.message}" for p in exc.problems] or [str(exc)]
+    return lines
+
+
+def _check(registry: ConnectorRegistry, flows: Sequence[Mapping[str, Any]]) -> None:
+    problems = _problems(registry, flows)
+    if problems:
+        lines = ["the bundle's flows are not valid; nothing was installed:", *problems]
+        raise click.ClickException("\n".join(lines))
+
+
+def _save_drafts(flows: Sequence[Mapping[str, Any]], replace: bool) -> None:
     services = Services.from_env()
     try:
+        taken = _existing_keys(services, [str(flow["key"]) for flow in flows])
+        if taken and not replace:
+            raise click.ClickException(
+                f"flows already exist: {', '.join(taken)}; nothing was installed "
+                "(use --replace to overwrite their drafts; published versions are kept)")
+        _check(services.registry, flows)
         for flow in flows:
-            try:
-                key = publish.save_draft(services, flow)
-            except FlowInvalid as exc:
-                lines = [f"{flow['key']}:{p.pointer}: {p.message}" for p in exc.problems]
-                raise click.ClickException("\n".join(lines) or str(exc)) from None
-            click.echo(f"created draft {key}")
+            key = publish.save_draft(services, flow)
+            click.echo(f"{'replaced' if key in taken else 'created'} draft {key}")
     finally:
         services.close()
-        services.redis.close()

@@ -134,7 +134,7 @@ def _bundle(params: list[dict[str, Any]], nodes: list[dict[str, Any]]) -> dict[s
     }
 
 
-PARAMS = [
+PARAMS: list[dict[str, Any]] = [
     {"name": "points", "type": "integer", "default": 20, "description": "score"},
     {"name": "ratio", "type": "number", "default": 0.9, "description": "share"},
     {"name": "wait", "type": "duration", "default": "P3D", "description": "delay"},
@@ -142,7 +142,7 @@ PARAMS = [
     {"name": "team", "type": "string", "default": "sales", "description": "team"},
     {"name": "lead", "type": "email", "description": "required: who gets escalations"},
 ]
-NODES = [
+NODES: list[dict[str, Any]] = [
     {"id": "wait", "type": "delay", "duration": "{{ params.wait }}", "next": "score"},
     {"id": "score", "type": "action", "action": "crm.add_score", "params": {"points": "{{ params.points }}"},
      "next": "check"},
