@@ -13,7 +13,9 @@ from flask_openapi3 import OpenAPI
 MODULES: tuple[str, ...] = (
     "builder.api.session",  # login, logout, session, the docs redirect (blueprint "api")
     "builder.api.events",  # POST /api/events (ingest key or token)
+    "builder.api.records",  # contacts, deals, tasks: CRUD and condition search
     "builder.api.users",
+    "builder.api.flows",
     "builder.api.tokens",
 )
 
