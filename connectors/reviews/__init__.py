@@ -16,6 +16,8 @@ CREDENTIALS_SCHEMA = obj(
         "trustpilot_api_secret": secret("Trustpilot API secret"),
         "trustpilot_access_token": secret("OAuth access token for the Invitations API"),
         "business_unit_id": string("Trustpilot business unit id"),
+        "business_user_id": string("Trustpilot business user (Admin or Manager) to send on behalf of; "
+                                   "sent as x-business-user-id, needed with an API key and secret"),
         "trustpilot_base_url": string("Invitations API base URL",
                                       default="https://invitations-api.trustpilot.com"),
         "trustpilot_auth_url": string("OAuth base URL", default="https://api.trustpilot.com"),

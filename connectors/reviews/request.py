@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -18,12 +19,30 @@ DEFAULT_BODY = ("Hi {name},\n\nThank you for choosing us. Would you take a minut
 
 
 def _message(response: requests.Response) -> str | None:
+    """Trustpilot's `{"message", "errorCode"}`, OAuth's `error_description`, or the API gateway's
+    `{"fault": {"faultstring", "detail": {"errorcode"}}}`."""
     data = httpmap.json_or_none(response)
     if isinstance(data, dict):
+        fault = data.get("fault")
+        if isinstance(fault, dict) and fault.get("faultstring"):
+            detail = fault.get("detail")
+            code = detail.get("errorcode") if isinstance(detail, dict) else None
+            return f"{fault['faultstring']} ({code})" if code else str(fault["faultstring"])
         for key in ("message", "error_description", "error", "details"):
             if data.get(key):
                 return str(data[key])[:300]
     return response.text.strip()[:300] or None
+
+
+def send_time(value: str) -> str:
+    """An ISO date-time as Trustpilot's preferredSendTime: UTC, written MM/DD/YYYY HH:MM:SS."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise PermanentError(f"send_after is not an ISO date-time: {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%m/%d/%Y %H:%M:%S")
 
 
 def call(ctx: ActionContext, method: str, url: str, **kwargs: Any) -> Any:
@@ -65,12 +84,16 @@ def _trustpilot(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     optional = {"referenceNumber": params.get("reference"), "senderEmail": creds.get("sender_email"),
                 "replyTo": creds.get("reply_to"), "senderName": creds.get("sender_name")}
     body.update({k: v for k, v in optional.items() if v})
-    invitation = {"templateId": creds.get("template_id"), "preferredSendTime": params.get("send_after")}
+    invitation = {"templateId": creds.get("template_id"),
+                  "preferredSendTime": send_time(params["send_after"]) if params.get("send_after") else None}
     body["serviceReviewInvitation"] = {k: v for k, v in invitation.items() if v}
     base = str(creds.get("trustpilot_base_url") or INVITATIONS_URL).rstrip("/")
     token = access_token(ctx)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if creds.get("business_user_id"):  # on whose behalf, needed with a client-credentials token
+        headers["x-business-user-id"] = str(creds["business_user_id"])
     call(ctx, "POST", f"{base}/v1/private/business-units/{unit}/email-invitations", json=body,
-         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+         headers=headers)
     out = {"provider": "trustpilot", "to": params["to"]}
     if params.get("reference"):
         out["reference"] = params["reference"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from connectors.reviews.inbound import BadReviewPayload, generic_event, trustpil
 
 REQUEST = checked(CONNECTOR.actions)["reviews.request"]
 UNIT, KEY, SECRET, TOKEN = "507f191e810c19729de860ea", "api-key-1", "api-SECRET-1", "tp-access-token"
+USER = "5f0c8ad3e0d6b3c1a2b3c4d5"  # the business user a client-credentials token acts for
 INVITE_PATH = f"/v1/private/business-units/{UNIT}/email-invitations"
 
 
@@ -22,13 +24,23 @@ def trustpilot(seen: Seen) -> Reply:
         basic = "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
         grant = seen.form() == {"grant_type": ["client_credentials"]}
         if seen.headers.get("authorization") != basic or not grant:
-            return Reply(401, {"fault": {"faultstring": "Invalid ApiKey", "detail": {}}})
+            return Reply(401, {"fault": {"faultstring": "Invalid ApiKey",
+                                         "detail": {"errorcode": "oauth.v2.InvalidApiKey"}}})
         return Reply(200, {"access_token": TOKEN, "token_type": "BearerToken", "expires_in": "359999"})
     if seen.path != INVITE_PATH or seen.method != "POST":
         return Reply(404, {"message": "Resource not found"})
     if seen.headers.get("authorization") != f"Bearer {TOKEN}":
-        return Reply(401, {"message": "Unauthorized", "errorCode": 401})
+        return Reply(401, {"fault": {"faultstring": "Invalid access token",
+                                     "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}})
+    if seen.headers.get("x-business-user-id") != USER:
+        return Reply(403, {"message": "A business user id is required with a client_credentials token",
+                           "errorCode": 403})
+    if not seen.headers.get("content-type", "").startswith("application/json"):
+        return Reply(415, {"message": "Unsupported media type", "errorCode": 415})
     body = seen.json()
+    send_time = body.get("serviceReviewInvitation", {}).get("preferredSendTime")
+    if send_time and not re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", send_time):
+        return Reply(400, {"message": "Invalid preferredSendTime", "errorCode": 400})
     if body.get("consumerEmail") == "busy@example.com":
         return Reply(429, {"message": "Too many requests"}, {"Retry-After": "60"})
     if not body.get("consumerName") or body.get("type") != "email":
@@ -41,7 +53,8 @@ def trustpilot(seen: Seen) -> Reply:
 
 def tp_creds(url: str, **more: Any) -> dict[str, Any]:
     return {"trustpilot_api_key": KEY, "trustpilot_api_secret": SECRET, "business_unit_id": UNIT,
-            "trustpilot_base_url": url, "trustpilot_auth_url": url, "template_id": "tmpl-1",
+            "business_user_id": USER, "trustpilot_base_url": url, "trustpilot_auth_url": url,
+            "template_id": "tmpl-1",
             "sender_email": "noreply.invitations@trustpilotmail.com", "reply_to": "help@acme.test", **more}
 
 
@@ -68,12 +81,25 @@ def test_trustpilot_errors() -> None:
             REQUEST.run(ctx, {"provider": "trustpilot", "to": "busy@example.com", "name": "B"})
         assert limited.value.retry_after == 60
         stale = make_ctx(tp_creds(server.url, trustpilot_access_token="stale-SECRET-token"))
-        with pytest.raises(PermanentError, match="Unauthorized") as denied:
+        with pytest.raises(PermanentError, match="Invalid access token") as denied:
             REQUEST.run(stale, {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada"})
         assert "SECRET" not in str(denied.value)
-        with pytest.raises(PermanentError, match="401"):
+        with pytest.raises(PermanentError, match=r"401: Invalid ApiKey \(oauth.v2.InvalidApiKey\)") as bad:
             REQUEST.run(make_ctx(tp_creds(server.url, trustpilot_api_secret="wrong-SECRET")),
                         {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada"})
+        assert "SECRET" not in str(bad.value)
+        with pytest.raises(PermanentError, match="business user id is required"):
+            REQUEST.run(make_ctx(tp_creds(server.url, business_user_id=None)),
+                        {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada"})
+
+
+def test_trustpilot_send_time_is_utc_in_its_format() -> None:
+    with local_server(trustpilot) as server:
+        params = {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada",
+                  "send_after": "2026-11-24T09:30:00+02:00"}
+        REQUEST.run(make_ctx(tp_creds(server.url)), params)
+        invitation = server.seen[-1].json()["serviceReviewInvitation"]
+        assert invitation == {"templateId": "tmpl-1", "preferredSendTime": "11/24/2026 07:30:00"}
 
 
 def test_google_review_link_by_mail(smtp_server: Any) -> None:
