@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -137,6 +138,8 @@ def accept(session: Session, raw: Any, records: SqlRecords) -> Accepted:
         return Accepted(event["id"], event["type"], False)
     contact_id, deal_id = resolve_subject(records, event["subject"])
     subject = {k: v for k, v in (("contact_id", contact_id), ("deal_id", deal_id)) if v is not None}
+    if event["type"] == "deal.stage_changed" and deal_id is not None and "from" not in event["data"]:
+        event["data"]["from"] = (records.get("deal", deal_id) or {}).get("stage")
     row = Event(
         id=event["id"],
         type=event["type"],
@@ -155,7 +158,8 @@ def accept(session: Session, raw: Any, records: SqlRecords) -> Accepted:
     if event.get("origin") != "store":
         patch = EVENT_PATCHES.get(event["type"])
         if patch:
-            patch(records, subject, event["data"])
+            with _echo_muted(records, event["type"]):
+                patch(records, subject, event["data"])
     if event["type"] in CONTACT_EVENTS and contact_id is not None:
         records.touch_contact(contact_id, event["at"])
     if contact_id is not None or deal_id is not None:
@@ -163,6 +167,23 @@ def accept(session: Session, raw: Any, records: SqlRecords) -> Accepted:
             event["type"], row.data, contact_id=contact_id, deal_id=deal_id, event_id=row.id, at=event["at"]
         )
     return Accepted(event["id"], event["type"], True)
+
+
+@contextmanager
+def _echo_muted(records: SqlRecords, event_type: str) -> Iterator[None]:
+    """While an outside event is applied to the store, the store's own event of the same type is that
+    event's echo: dropped, so one stage change posted from outside starts one run, not two."""
+    emit = records.emit
+
+    def muted(event: dict[str, Any]) -> None:
+        if event.get("type") != event_type:
+            emit(event)
+
+    records.emit = muted
+    try:
+        yield
+    finally:
+        records.emit = emit
 
 
 def _jsonable(value: Any) -> Any:

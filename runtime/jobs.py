@@ -17,6 +17,7 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from runtime import dispatch, interpreter
@@ -32,6 +33,7 @@ LATER_KEY = "flowright:later"
 FLAG_KEY = "flowright:drain-queued"
 FLAG_SECONDS = 60  # a drain job that vanished (Redis flushed, worker killed) is replaced after this
 DRAIN_SECONDS = 10  # one drain job's time budget before it hands over to a fresh one
+RETRY_SECONDS = 2.0  # a batch that met a busy or unreachable database is offered again after this
 
 _services: Services | None = None
 
@@ -127,6 +129,13 @@ def process(services: Services, items: list[str]) -> None:
             _advance_runs(host, runs)
             host.release()
             session.commit()
+        except OperationalError:
+            # The database is busy or went away: nothing about these items is wrong, so none is failed
+            # or marked processed. What was committed stays; the batch comes again in a few seconds.
+            log.warning("database unavailable; %d work items will be retried", len(items), exc_info=True)
+            session.rollback()
+            push_later(services.redis, items, delay=RETRY_SECONDS)
+            return
         finally:
             host.close()
         push(services.redis, host.followups)
@@ -168,6 +177,8 @@ def _guard(host: DbHost, fn: Any, *args: Any) -> None:
     so one poisoned item cannot block the queue. Items rolled back come again through the reconciler."""
     try:
         fn(host, *args)
+    except OperationalError:
+        raise  # transient (locked, disconnected): the whole batch is retried, see `process`
     except Exception as exc:
         log.exception("work item %s failed", args)
         host.session.rollback()

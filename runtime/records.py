@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
@@ -83,7 +84,13 @@ class SqlRecords:
         """The id of the contact with this e-mail or phone, created (and announced) when new."""
         row = self._match_contact(fields)
         if row is None:
-            return int(self._create("contact", fields)["id"])
+            try:
+                with self.session.begin_nested():
+                    return int(self._create("contact", fields)["id"])
+            except IntegrityError:  # created by a concurrent request a moment ago (same e-mail/phone)
+                row = self._match_contact(fields)
+                if row is None:
+                    raise
         extra = {k: v for k, v in fields.items() if k not in ("email", "phone") and v is not None}
         if extra:
             self.update("contact", row.id, extra)

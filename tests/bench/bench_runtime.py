@@ -37,6 +37,7 @@ from typing import Any
 from redis import Redis
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,9 +216,11 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float) -> None:
         time.sleep(0.5)
 
 
-def post(services: Services, event_type: str, prefix: str, count: int, batch: int = 1000) -> None:
+def post(services: Services, event_type: str, prefix: str, count: int, batch: int = 500) -> None:
+    """Post `count` events in batches, retrying a batch the database was too busy for (as a client
+    retries a 503)."""
     for start in range(0, count, batch):
-        operations.post_events(
+        _post_retrying(
             services,
             [
                 {
@@ -231,6 +234,17 @@ def post(services: Services, event_type: str, prefix: str, count: int, batch: in
         )
 
 
+def _post_retrying(services: Services, events: list[dict[str, Any]]) -> None:
+    for attempt in range(10):
+        try:
+            operations.post_events(services, events)
+            return
+        except OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(1)
+
+
 def machine() -> dict[str, Any]:
     return {
         "nproc": os.cpu_count(),
@@ -242,7 +256,9 @@ def machine() -> dict[str, Any]:
 def run(waiting: int | None = None, due: int | None = None, workers: int | None = None) -> dict[str, Any]:
     waiting = waiting or int(os.environ.get("BENCH_WAITING") or 100_000)
     due = due or int(os.environ.get("BENCH_DUE") or 10_000)
-    workers = workers or int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 2)
+    sqlite = not os.environ.get("DATABASE_URL")
+    # SQLite has one writer at a time: one worker, as `flowright up` runs; PostgreSQL: one per core.
+    workers = workers or int(os.environ.get("BENCH_WORKERS") or (1 if sqlite else os.cpu_count() or 2))
     workdir = Path(tempfile.mkdtemp(prefix="fr-bench-"))
     try:
         with private_redis(workdir) as redis_url, fresh_database(workdir) as database_url:
