@@ -47,6 +47,8 @@ SEND_OUTPUT = obj(
         "message_id": string("The Message-ID header sent"),
         "to": string(),
         "accepted": {"type": "boolean"},
+        "refused": {"type": "array", "items": {"type": "string"},
+                    "description": "Recipients the server refused while accepting the others"},
     },
     ("message_id", "to", "accepted"),
     top=True,

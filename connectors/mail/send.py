@@ -66,8 +66,13 @@ def send_mail(ctx: ActionContext, credentials: Any, params: dict[str, Any], *,
     msg_id = message.message_id(ctx.idempotency_key, sender)
     tracking = tracking_for(ctx, params, contact, to, msg_id) if track else None
     msg = message.build(params, sender, reply_to, msg_id, tracking)
-    smtp.deliver(credentials, msg, message.recipients(msg))
-    return {"message_id": msg_id, "to": to, "accepted": True}
+    refused = smtp.deliver(credentials, msg, message.recipients(msg))
+    out: dict[str, Any] = {"message_id": msg_id, "to": to, "accepted": True}
+    if refused:  # sent to the others: an error now would invite a repeat to them
+        ctx.logger.warning("mail.send: the SMTP server refused some recipients: %s", "; ".join(
+            f"{rcpt} ({reply})" for rcpt, reply in refused.items()))
+        out["refused"] = sorted(refused)
+    return out
 
 
 def run_send(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:

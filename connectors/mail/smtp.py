@@ -48,8 +48,9 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {detail}".strip()
 
 
-def deliver(credentials: Mapping[str, Any], msg: EmailMessage, to: list[str]) -> None:
-    """Send `msg` to the envelope recipients `to` through the credential's SMTP server."""
+def deliver(credentials: Mapping[str, Any], msg: EmailMessage, to: list[str]) -> dict[str, str]:
+    """Send `msg` to the envelope recipients `to` through the credential's SMTP server; returns the
+    recipients the server refused while accepting others ({address: "code text"})."""
     security = credentials.get("security") or "starttls"
     host = credentials["host"]
     port = int(credentials.get("port") or DEFAULT_PORTS[security])
@@ -60,15 +61,16 @@ def deliver(credentials: Mapping[str, Any], msg: EmailMessage, to: list[str]) ->
         try:
             if credentials.get("username"):
                 client.login(credentials["username"], credentials.get("password") or "")
-            client.send_message(msg, from_addr=None if sender is None else str(sender), to_addrs=to)
+            refused = client.send_message(msg, from_addr=None if sender is None else str(sender), to_addrs=to)
         finally:
             try:
                 client.quit()
             except (smtplib.SMTPException, OSError):
                 client.close()
-    except smtplib.SMTPAuthenticationError as exc:
-        raise PermanentError(f"SMTP server refused the login: {_reply(exc.smtp_code, exc.smtp_error)}",
-                             status=exc.smtp_code) from None
+    except smtplib.SMTPAuthenticationError as exc:  # 454 is a temporary failure, 535 a wrong password
+        error = RetryableError if 400 <= exc.smtp_code < 500 else PermanentError
+        raise error(f"SMTP server refused the login: {_reply(exc.smtp_code, exc.smtp_error)}",
+                    status=exc.smtp_code) from None
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         detail = "; ".join(f"{rcpt}: {_reply(c, t)}" for rcpt, (c, t) in exc.recipients.items())
@@ -85,3 +87,4 @@ def deliver(credentials: Mapping[str, Any], msg: EmailMessage, to: list[str]) ->
     except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
         kind = type(exc).__name__
         raise RetryableError(f"SMTP server {host}:{port} could not be reached ({kind})") from None
+    return {rcpt: _reply(code, text) for rcpt, (code, text) in refused.items()}

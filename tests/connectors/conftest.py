@@ -90,19 +90,33 @@ class Inbox:
         self.envelopes: list[Any] = []
         self.logins: list[tuple[str, str]] = []
         self.reject: tuple[int, str] | None = None  # answer RCPT with this instead of 250
+        self.reject_only: set[str] = set()  # ...but only for these addresses, when given
+        self.reject_mail: tuple[int, str] | None = None  # answer MAIL FROM with this
+        self.reject_data: tuple[int, str] | None = None  # answer the end of DATA with this
+        self.auth_reply: str | None = None  # answer AUTH with this (e.g. "454 4.7.0 ...")
 
     @property
     def messages(self) -> list[EmailMessage]:
         return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
 
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          mail_options: list[str]) -> str:
+        if self.reject_mail:
+            return f"{self.reject_mail[0]} {self.reject_mail[1]}"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
-        if self.reject:
+        if self.reject and (not self.reject_only or address in self.reject_only):
             return f"{self.reject[0]} {self.reject[1]}"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reject_data:
+            return f"{self.reject_data[0]} {self.reject_data[1]}"
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 
@@ -118,6 +132,8 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"mailer"
               and auth_data.password == b"s3cret-pass")
+        if inbox.auth_reply:
+            return AuthResult(success=False, handled=False, message=inbox.auth_reply)
         if ok:
             inbox.logins.append((auth_data.login.decode(), mechanism))
         return AuthResult(success=ok, handled=False)

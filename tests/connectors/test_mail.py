@@ -167,3 +167,32 @@ def test_refused_recipient(smtp_server: Any, code: int, error: type[Exception]) 
 def test_unreachable_server_is_retryable() -> None:
     with pytest.raises(RetryableError, match="could not be reached"):
         SEND.run(make_ctx(creds(free_port())), {"to": "ada@example.com", "subject": "Hi", "body": "x"})
+
+
+@pytest.mark.parametrize(("stage", "reply", "error"), [
+    ("auth_reply", "454 4.7.0 Temporary authentication failure", RetryableError),
+    ("reject_mail", (451, "4.7.1 Greylisted, please try again later"), RetryableError),
+    ("reject_mail", (553, "5.7.1 Sender address rejected: not owned by user"), PermanentError),
+    ("reject_data", (452, "4.3.1 Insufficient system storage"), RetryableError),
+    ("reject_data", (554, "5.7.1 Message rejected as spam"), PermanentError),
+])
+def test_smtp_replies_4xx_transient_5xx_permanent(smtp_server: Any, stage: str, reply: Any,
+                                                   error: type[Exception]) -> None:
+    """SMTP's own rule (RFC 5321 §4.2.1): 4yz is a transient failure worth retrying, 5yz permanent."""
+    inbox, port = smtp_server
+    setattr(inbox, stage, reply)
+    code = int(str(reply[0] if isinstance(reply, tuple) else reply[:3]))
+    with pytest.raises(error) as info:
+        SEND.run(make_ctx(creds(port)), {"to": "ada@example.com", "subject": "Hi", "body": "x"})
+    assert info.value.status == code and str(code) in str(info.value)
+    assert "s3cret-pass" not in str(info.value) and inbox.envelopes == []
+
+
+def test_some_recipients_refused_is_reported_not_raised(smtp_server: Any) -> None:
+    """The message went to the others: failing the step would invite sending it to them again."""
+    inbox, port = smtp_server
+    inbox.reject, inbox.reject_only = (550, "5.1.1 No such user"), {"gone@example.com"}
+    out = SEND.run(make_ctx(creds(port)), {"to": "ada@example.com", "subject": "Hi", "body": "x",
+                                           "cc": ["gone@example.com"]})
+    assert out["accepted"] is True and out["refused"] == ["gone@example.com"]
+    assert inbox.envelopes[0].rcpt_tos == ["ada@example.com"]
