@@ -52,14 +52,15 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 def check_url(url: str, allowlist: Iterable[str] = ()) -> None:
     """Refuse a URL whose host resolves to any non-public address, unless the host or every
     address is allow-listed (host names or CIDRs)."""
-    parts = urlsplit(url)
+    parts = urlsplit(url)  # errors name the scheme and host only: a URL may carry a token or password
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PermanentError(f"refused {url!r}: only http and https URLs with a host are allowed")
+        raise PermanentError(f"refused a {parts.scheme or 'schemeless'} URL: only http and https URLs "
+                             "with a host are allowed")
     host = parts.hostname
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise PermanentError(f"refused {url!r}: bad port") from None
+        raise PermanentError(f"refused {host}: bad port") from None
     allow = list(allowlist)
     addresses = resolve(host, port)
     if _allowed(host, addresses, allow):

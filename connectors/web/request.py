@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
@@ -25,6 +27,21 @@ def _message(response: requests.Response) -> str | None:
     return text[:300] or None
 
 
+SENSITIVE = re.compile(r"auth|token|key|secret|cookie|signature|password", re.IGNORECASE)
+
+
+def secrets_in(url: str, headers: dict[str, Any]) -> list[str]:
+    """Values an endpoint might echo back that must not reach an error: credential-like headers and
+    query parameters, and a password in the URL."""
+    parts = urlsplit(url)
+    found = [str(v) for k, v in headers.items() if SENSITIVE.search(k)]
+    found += [v for k, v in parse_qsl(parts.query) if SENSITIVE.search(k)]
+    if parts.password:
+        found.append(parts.password)
+    # "Bearer abc..." is echoed as the bare token too
+    return found + [v.split(" ", 1)[1] for v in found if " " in v]
+
+
 def request(ctx: ActionContext, method: str, url: str, *, timeout: float, provider: str = "HTTP endpoint",
             **kwargs: Any) -> requests.Response:
     """The web connector's request helper: egress-checked, redirects re-checked, errors mapped."""
@@ -34,7 +51,7 @@ def request(ctx: ActionContext, method: str, url: str, *, timeout: float, provid
                                           **kwargs)
     except requests.RequestException as exc:
         httpmap.transport_error(provider, exc)
-    httpmap.raise_for(provider, response, _message)
+    httpmap.raise_for(provider, response, _message, secrets_in(url, kwargs.get("headers") or {}))
     return response
 
 

@@ -127,3 +127,41 @@ def test_webhook_errors_are_mapped() -> None:
         assert busy.value.retry_after == 3.0
         with pytest.raises(PermanentError, match="410"):
             SEND.run(ctx, {"url": server.url + "/gone", "payload": [1]})
+
+
+def test_refusals_do_not_quote_the_url() -> None:
+    for url in ("ftp://user:pw-SECRET@files.example/", "http://10.1.2.3/hook?token=tok-SECRET",
+                "http://u:pw-SECRET@127.0.0.1:99999/"):
+        with pytest.raises(PermanentError, match="refused") as info:
+            REQUEST.run(make_ctx(), {"url": url})
+        assert "SECRET" not in str(info.value)
+
+
+def test_echoed_credentials_are_scrubbed_from_errors() -> None:
+    def echo(seen: Seen) -> Reply:
+        return Reply(401, {"message": f"bad credentials {seen.headers.get('authorization')} "
+                                      f"{seen.headers.get('x-api-key')} {seen.query.get('api_key')}"})
+
+    with local_server(echo) as server:
+        with pytest.raises(PermanentError, match="bad credentials") as info:
+            REQUEST.run(make_ctx(settings=LOCAL), {
+                "url": server.url + "/x?api_key=query-SECRET-1", "headers": {
+                    "Authorization": "Bearer bearer-SECRET-2", "X-Api-Key": "header-SECRET-3"}})
+        assert "SECRET" not in str(info.value) and info.value.status == 401
+
+
+def test_credentials_are_not_forwarded_to_another_host() -> None:
+    with local_server(lambda seen: Reply(200, {"auth": seen.headers.get("authorization")})) as other:
+        def answer(seen: Seen) -> Reply:
+            if seen.path == "/same":
+                return Reply(302, "", {"Location": "/landed"})
+            if seen.path == "/away":
+                return Reply(302, "", {"Location": other.url + "/landed"})
+            return Reply(200, {"auth": seen.headers.get("authorization")})
+
+        with local_server(answer) as server:
+            params = {"headers": {"Authorization": "Bearer keep-me"}}
+            ctx = make_ctx(settings=LOCAL)
+            same = REQUEST.run(ctx, {"url": server.url + "/same", **params})
+            away = REQUEST.run(ctx, {"url": server.url + "/away", **params})
+            assert same["json"] == {"auth": "Bearer keep-me"} and away["json"] == {"auth": None}
