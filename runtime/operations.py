@@ -145,6 +145,9 @@ def _run_summary(row: Run) -> dict[str, Any]:
     }
 
 
+run_summary = _run_summary  # the columns of a run list row, shared with runtime.runlist
+
+
 def put_record(services: Services, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     with Session(services.engine, expire_on_commit=False) as session:
         host = DbHost(services, session)

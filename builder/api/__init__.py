@@ -14,8 +14,13 @@ MODULES: tuple[str, ...] = (
     "builder.api.session",  # login, logout, session, the docs redirect (blueprint "api")
     "builder.api.events",  # POST /api/events (ingest key or token)
     "builder.api.records",  # contacts, deals, tasks: CRUD and condition search
+    "builder.api.directory",  # pipelines and stages, teams, owners
+    "builder.api.catalog",  # connectors and their actions' schemas
+    "builder.api.credentials",  # write-only connector secrets
+    "builder.api.stats",  # per version / per node counts and funnels
     "builder.api.users",
     "builder.api.flows",
+    "builder.api.runs",
     "builder.api.tokens",
 )
 

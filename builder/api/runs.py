@@ -1,0 +1,175 @@
+"""Runs: list with filters and cursor pagination, detail with every step, cancel, retry, bulk retry of
+failed runs, and enrolling one subject into a published flow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from builder.api.auth import SECURITY, requires
+from builder.api.context import services
+from builder.api.errors import ApiError, bad_request, not_found
+from runtime import operations, runlist
+from runtime.runlist import BadCursor, RunFilter
+
+bp = APIBlueprint("runs", __name__, url_prefix="/api", abp_tags=[Tag(name="runs")], abp_security=SECURITY)
+
+Status = Literal["running", "waiting", "completed", "exited", "failed", "cancelled"]
+INT = {"ge": 1, "le": 2**31 - 1}
+
+
+class RunsQuery(BaseModel):
+    flow: str | None = Field(default=None, max_length=120)
+    version: int | None = Field(default=None, **INT)
+    status: Status | None = None
+    subject: str | None = Field(default=None, max_length=60, pattern=r"^(contact|deal):\d+$",
+                                description="contact:7 or deal:3")
+    contact_id: int | None = Field(default=None, **INT)
+    deal_id: int | None = Field(default=None, **INT)
+    since: datetime | None = Field(default=None, description="started at or after (ISO datetime)")
+    until: datetime | None = Field(default=None, description="started before (ISO datetime)")
+    cursor: str | None = Field(default=None, max_length=400, description="next_cursor of the previous page")
+    limit: int = Field(default=50, ge=1, le=runlist.MAX_PAGE)
+
+
+class RunSummary(BaseModel):
+    id: str
+    flow_key: str
+    version: int
+    status: str
+    cursor: str | None = None
+    subject_key: str | None = None
+    wake_at: str | None = None
+    error: str | None = None
+    exit_reason: str | None = None
+    started_at: str | None = None
+    updated_at: str | None = None
+    finished_at: str | None = None
+
+
+class RunsOut(BaseModel):
+    runs: list[RunSummary]
+    next_cursor: str | None = None
+
+
+class StepOut(BaseModel):
+    model_config = {"extra": "allow"}
+    seq: int
+    node: str
+    status: str
+
+
+class RunOut(RunSummary):
+    vars: dict[str, Any] | None = None
+    trigger: dict[str, Any] | None = None
+    subject: dict[str, Any] | None = None
+    wait: dict[str, Any] | None = None
+    steps: list[StepOut]
+
+
+class RunPath(BaseModel):
+    run_id: str = Field(max_length=40)
+
+
+class RetryFailedIn(BaseModel):
+    flow: str | None = Field(default=None, max_length=120)
+    version: int | None = Field(default=None, **INT)
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=1000, ge=1, le=runlist.MAX_BULK)
+
+
+class RetryFailedOut(BaseModel):
+    matched: int
+    retried: list[str]
+    skipped: list[dict[str, str]]
+
+
+class FlowPath(BaseModel):
+    key: str = Field(max_length=120)
+
+
+class EnrollIn(BaseModel):
+    subject: dict[str, int] = Field(examples=[{"contact_id": 7}],
+                                    description='{"contact_id": N} or {"deal_id": N}')
+    trigger: dict[str, Any] | None = Field(default=None, description="the run's trigger data")
+
+
+class EnrollOut(BaseModel):
+    enrolled: bool
+    run_id: str | None = None
+
+
+def _filters(query: RunsQuery | RetryFailedIn) -> RunFilter:
+    fields = {k: getattr(query, k, None) for k in RunFilter.__dataclass_fields__}
+    return RunFilter(**fields)
+
+
+def _one(action: Any, run_id: str) -> None:
+    try:
+        action(services(), run_id)
+    except LookupError as exc:
+        raise not_found(str(exc)) from None
+    except operations.RunBusy as exc:
+        raise ApiError(409, "busy", str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(409, "wrong_status", str(exc)) from None
+
+
+@bp.get("/runs", responses={200: RunsOut}, summary="Runs, newest first, filtered; follow next_cursor")
+@requires("viewer")
+def list_runs(query: RunsQuery) -> Any:
+    try:
+        runs, following = runlist.page(services(), _filters(query), cursor=query.cursor, limit=query.limit)
+    except BadCursor as exc:
+        raise bad_request(str(exc), "/cursor") from None
+    return {"runs": runs, "next_cursor": following}
+
+
+@bp.get("/runs/<run_id>", responses={200: RunOut}, summary="A run with every step")
+@requires("viewer")
+def get_run(path: RunPath) -> Any:
+    try:
+        return operations.show_run(services(), path.run_id)
+    except LookupError as exc:
+        raise not_found(str(exc)) from None
+
+
+@bp.post("/runs/<run_id>/cancel", responses={200: RunOut}, summary="Cancel a live or failed run")
+@requires("editor")
+def cancel_run(path: RunPath) -> Any:
+    _one(operations.cancel, path.run_id)
+    return operations.show_run(services(), path.run_id)
+
+
+@bp.post("/runs/<run_id>/retry", responses={200: RunOut}, summary="Retry a failed run from its failed step")
+@requires("editor")
+def retry_run(path: RunPath) -> Any:
+    _one(operations.retry, path.run_id)
+    return operations.show_run(services(), path.run_id)
+
+
+@bp.post("/runs/retry-failed", responses={200: RetryFailedOut},
+         summary="Retry every failed run that matches (the dead-letter list), from the failed step")
+@requires("editor")
+def retry_failed(body: RetryFailedIn) -> Any:
+    return runlist.retry_failed(services(), _filters(body), limit=body.limit)
+
+
+@bp.post("/flows/<key>/enroll", responses={201: EnrollOut, 200: EnrollOut},
+         summary="Start a run of the published flow for one subject")
+@requires("editor")
+def enroll(path: FlowPath, body: EnrollIn) -> Any:
+    subject = {k: v for k, v in body.subject.items() if k in ("contact_id", "deal_id")}
+    if not subject:
+        raise bad_request('subject: give {"contact_id": N} or {"deal_id": N}', "/subject")
+    try:
+        run_id = operations.enroll(services(), path.key, subject, body.trigger)
+    except LookupError as exc:
+        raise not_found(str(exc)) from None
+    if run_id is None:
+        return {"enrolled": False, "run_id": None}
+    return {"enrolled": True, "run_id": run_id}, 201
