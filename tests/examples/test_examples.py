@@ -327,3 +327,18 @@ def test_cases_reach_every_goal_exit(bundle: Bundle, flow: dict[str, Any]) -> No
     ):
         missing.append("exit_when")
     assert missing == []
+
+
+# ---------------------------------------------------------------- the gallery page
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "templates.md"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda b: b.name)
+def test_the_gallery_lists_the_bundle_at_its_current_version(bundle: Bundle) -> None:
+    """docs/templates.md has a table row and a gallery section for the bundle, at the shipped version."""
+    page = DOCS.read_text(encoding="utf-8")
+    assert f"| [`{bundle.name}`](#{bundle.name}) | {bundle.version} |" in page
+    assert f"\n### {bundle.name}\n\n**{bundle.title}** (version {bundle.version})." in page
+    for key in bundle.flow_keys:
+        assert f"\n**{key}** — " in page, key
