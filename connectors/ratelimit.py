@@ -32,23 +32,26 @@ class RateBudget:
         self.storage = RedisStorage(limits_uri(redis_url), key_prefix=KEY_PREFIX)
         self.limiter = MovingWindowRateLimiter(self.storage)
 
-    def acquire(self, action_key: str, credential_name: str | None, rate: Rate,
+    def acquire(self, budget: str, credential_name: str | None, rate: Rate,
                 scope_value: Any = None) -> float:
-        """Take one call from the budget of (action, credential, scope value); 0.0 if allowed."""
+        """Take one call from the budget named `budget` (a connector key) for (credential, scope value);
+        0.0 if allowed."""
         item = RateLimitItemPerSecond(rate.limit, max(1, math.ceil(rate.per_seconds)))
         scope = "" if scope_value is None else str(scope_value)
-        identifiers = (action_key, credential_name or "default", scope)
+        identifiers = (budget, credential_name or "default", scope)
         if self.limiter.hit(item, *identifiers):
             return 0.0
         stats = self.limiter.get_window_stats(item, *identifiers)
         return max(0.001, stats.reset_time - time.time())
 
     def acquire_for(self, action: Action, credential_name: str | None, params: Mapping[str, Any]) -> float:
-        """`acquire` for an action's declared rate (0.0 when it declares none), scope read from params."""
+        """`acquire` for an action's declared rate (0.0 when it declares none), scope read from params.
+        The budget is the connector's: its actions share one provider limit (Xero counts every call
+        to a tenant, whichever action makes it)."""
         if action.rate is None:
             return 0.0
         scope = params.get(action.rate.scope) if action.rate.scope else None
-        return self.acquire(action.key, credential_name, action.rate, scope)
+        return self.acquire(action.key.split(".", 1)[0], credential_name, action.rate, scope)
 
     def close(self) -> None:
         client: Any = self.storage.get_connection()

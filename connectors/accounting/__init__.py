@@ -86,7 +86,10 @@ PAYMENT_OUTPUT = obj(
     top=True,
 )
 
-_RATE = Rate(60, 60.0)  # Xero allows 60 calls a minute per tenant; QuickBooks is more generous
+# Xero allows 60 calls a minute per tenant (QuickBooks 500 per realm); one action makes up to three
+# calls (look up by email, by name, create), so 20 actions a minute stay inside Xero's limit. The budget
+# is shared by the three actions of a credential.
+_RATE = Rate(20, 60.0)
 
 FIND_OR_CREATE_CUSTOMER = Action(
     key="accounting.find_or_create_customer",

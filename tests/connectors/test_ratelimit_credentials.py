@@ -34,6 +34,22 @@ def test_budget_per_action_credential_and_scope(redis_url: str) -> None:
         budget.close()
 
 
+def test_actions_of_one_connector_share_its_budget(redis_url: str) -> None:
+    """Xero counts every call to a tenant: the accounting actions draw on one budget per credential."""
+    budget = RateBudget(redis_url)
+    try:
+        registry = default_registry(plugins=False)
+        customer = registry.action("accounting.find_or_create_customer")
+        invoice = registry.action("accounting.create_invoice")
+        assert customer.rate == invoice.rate and customer.rate is not None
+        for _ in range(customer.rate.limit):
+            assert budget.acquire_for(customer, "books", {"name": "Ada"}) == 0.0
+        assert budget.acquire_for(invoice, "books", {"customer": "c-1"}) > 0  # the same budget
+        assert budget.acquire_for(invoice, "other-books", {"customer": "c-1"}) == 0.0
+    finally:
+        budget.close()
+
+
 def test_budget_is_shared_between_instances(redis_url: str) -> None:
     first, second = RateBudget(redis_url), RateBudget(redis_url)
     try:
