@@ -37,6 +37,9 @@ def _validation_errors(node: Any) -> list[str]:
 def _message(response: requests.Response) -> str | None:
     """Xero's errors: ValidationException with Elements[].ValidationErrors[].Message, else Message,
     else the problem+json Title/Detail of 401/403."""
+    problem = response.headers.get("X-Rate-Limit-Problem")
+    if response.status_code == 429 and problem:  # minute, day, concurrent or appminute
+        return f"rate limit reached ({problem} limit)"
     data = httpmap.json_or_none(response)
     if not isinstance(data, dict):
         return response.text.strip()[:300] or None

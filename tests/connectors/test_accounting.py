@@ -100,7 +100,7 @@ def test_xero_errors(xero: tuple[XeroServer, LocalServer]) -> None:
     busy = make_ctx(xero_creds(server.url, tenant_id="tenant-busy"))
     with pytest.raises(RetryableError) as limited:
         CUSTOMER.run(busy, {"name": "Ada"})
-    assert limited.value.retry_after == 42.0
+    assert limited.value.retry_after == 42.0 and "rate limit reached (minute limit)" in str(limited.value)
     with pytest.raises(RetryableError, match="503"):
         CUSTOMER.run(make_ctx(xero_creds(server.url, tenant_id="tenant-down")),
                                                     {"name": "Ada"})
