@@ -13,6 +13,7 @@ from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from connectors.registry import default_registry
 from runtime import jobs, operations, publish
@@ -49,9 +50,9 @@ def answer(event_id: str, readiness: str) -> dict[str, Any]:
 
 def runs(services: Services) -> list[tuple[Run, list[str]]]:
     with Session(services.engine) as session:
-        rows = list(session.execute(select(Run).order_by(Run.started_at, Run.id)).scalars())
+        rows = list(session.execute(select(Run).order_by(col(Run.started_at), col(Run.id))).scalars())
         paths = [
-            list(session.execute(select(Step.node).where(Step.run_id == r.id).order_by(Step.seq)).scalars())
+            list(session.execute(select(col(Step.node)).where(col(Step.run_id) == r.id).order_by(col(Step.seq))).scalars())
             for r in rows
         ]
     return list(zip(rows, paths, strict=True))
