@@ -1,13 +1,17 @@
-"""The `hooks` blueprint: `POST /hooks/<token>`, a flow's secret webhook URL (see runtime.hooks)."""
+"""The `hooks` blueprint: `POST /hooks/<token>`, a flow's secret webhook URL (runtime.hooks does the
+work). Public: the token in the URL (and the signature, when the hook is signed) is the credential."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
+from builder.api.context import services
 from builder.api.errors import ApiError
+from runtime import hooks
 
 bp = APIBlueprint("hooks", __name__, abp_tags=[Tag(name="hooks", description="webhook triggers (public)")])
 
@@ -16,6 +20,31 @@ class HookPath(BaseModel):
     token: str = Field(max_length=200)
 
 
-@bp.post("/hooks/<token>", summary="Start a flow through its webhook trigger; answers 202")
-def receive(path: HookPath) -> Any:
-    raise ApiError(404, "not_found", "there is no webhook with this address")
+class HookHeaders(BaseModel):
+    model_config = {"populate_by_name": True}
+    x_flowright_timestamp: str | None = Field(
+        default=None, alias="X-Flowright-Timestamp", max_length=20, description="Unix seconds (signed hooks)"
+    )
+    x_flowright_signature: str | None = Field(
+        default=None, alias="X-Flowright-Signature", max_length=100,
+        description='sha256=<hex HMAC-SHA256 of "<timestamp>." + raw body> (signed hooks)',
+    )
+    x_flowright_delivery: str | None = Field(
+        default=None, alias="X-Flowright-Delivery", max_length=80,
+        description="a delivery id: a repeat starts nothing",
+    )
+
+
+class HookAccepted(BaseModel):
+    id: str
+    new: bool
+
+
+@bp.post("/hooks/<token>", responses={202: HookAccepted},
+         summary="Start a flow through its webhook trigger; the JSON body is the run's trigger data")
+def receive(path: HookPath, header: HookHeaders) -> Any:
+    try:
+        accepted = hooks.receive(services(), path.token, request.headers, request.get_data(cache=False))
+    except hooks.HookRefused as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    return accepted, 202

@@ -20,6 +20,7 @@ MODULES: tuple[str, ...] = (
     "builder.api.stats",  # per version / per node counts and funnels
     "builder.api.users",
     "builder.api.flows",
+    "builder.api.flowhooks",
     "builder.api.runs",
     "builder.api.tokens",
 )
