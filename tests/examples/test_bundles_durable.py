@@ -51,10 +51,8 @@ def answer(event_id: str, readiness: str) -> dict[str, Any]:
 def runs(services: Services) -> list[tuple[Run, list[str]]]:
     with Session(services.engine) as session:
         rows = list(session.execute(select(Run).order_by(col(Run.started_at), col(Run.id))).scalars())
-        paths = [
-            list(session.execute(select(col(Step.node)).where(col(Step.run_id) == r.id).order_by(col(Step.seq))).scalars())
-            for r in rows
-        ]
+        steps = select(col(Step.node)).order_by(col(Step.seq))
+        paths = [list(session.execute(steps.where(col(Step.run_id) == r.id)).scalars()) for r in rows]
     return list(zip(rows, paths, strict=True))
 
 
