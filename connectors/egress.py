@@ -10,6 +10,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from connectors.errors import PermanentError
 
@@ -82,13 +85,67 @@ def allowlist_from(settings: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _peer_checked(base: type[HTTPConnection], allow: tuple[str, ...]) -> type[HTTPConnection]:
+    """A connection class that checks the address it actually connected to before sending a byte, so
+    a name that resolved to a public address for check_url and to a private one now (DNS rebinding)
+    is still refused."""
+
+    class PeerChecked(base):  # type: ignore[valid-type,misc]
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            address = ipaddress.ip_address(str(sock.getpeername()[0]).split("%", 1)[0])
+            if _blocked(address) and not _allowed(str(self.host), [address], allow):
+                sock.close()
+                raise PermanentError(f"refused {self.host}: it connected to a private, loopback, link-local "
+                                     f"or reserved address ({address}); an administrator can allow-list it "
+                                     "(http_allowlist)")
+            return sock
+
+    return PeerChecked
+
+
+class PeerCheckingAdapter(HTTPAdapter):
+    """A requests adapter whose connections refuse non-public peers unless allow-listed."""
+
+    def __init__(self, allowlist: Iterable[str] = ()) -> None:
+        self.allow = tuple(allowlist)
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        http = type("Pool", (HTTPConnectionPool,),
+                    {"ConnectionCls": _peer_checked(HTTPConnection, self.allow)})
+        https = type("Pool", (HTTPSConnectionPool,),
+                     {"ConnectionCls": _peer_checked(HTTPSConnection, self.allow)})
+        self.poolmanager.pool_classes_by_scheme = {"http": http, "https": https}
+
+
+def _session_like(session: requests.Session, allow: list[str]) -> requests.Session:
+    """A session with `session`'s settings whose connections check their peer."""
+    checked = requests.Session()
+    checked.headers.update(session.headers)
+    checked.auth, checked.proxies, checked.verify = session.auth, dict(session.proxies), session.verify
+    checked.cert, checked.trust_env = session.cert, session.trust_env
+    adapter = PeerCheckingAdapter(allow)
+    checked.mount("http://", adapter)
+    checked.mount("https://", adapter)
+    return checked
+
+
 def checked_request(session: requests.Session, method: str, url: str, *, allowlist: Iterable[str],
                     timeout: float, **kwargs: Any) -> requests.Response:
-    """Send a request, following up to MAX_REDIRECTS redirects by hand and checking every hop.
+    """Send a request, following up to MAX_REDIRECTS redirects by hand and checking every hop (the URL
+    before connecting, the peer address once connected).
 
     Transport errors (requests.RequestException) propagate for the caller's helper to map.
     """
     allow = list(allowlist)
+    with _session_like(session, allow) as checked:
+        return _follow(checked, method, url, allow, timeout, kwargs)
+
+
+def _follow(session: requests.Session, method: str, url: str, allow: list[str], timeout: float,
+            kwargs: dict[str, Any]) -> requests.Response:
     for _ in range(MAX_REDIRECTS + 1):
         check_url(url, allow)
         response = session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)

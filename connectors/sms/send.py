@@ -33,7 +33,8 @@ def _message(response: requests.Response) -> str | None:
     data = httpmap.json_or_none(response)
     if not isinstance(data, dict):
         return response.text.strip()[:200] or None
-    errors = data.get("errors") if isinstance(data.get("errors"), list) else [data]
+    listed = data.get("errors")
+    errors: list[Any] = listed if isinstance(listed, list) else [data]
     texts = [f"{e['message']} (error {e['code']})" if e.get("code") else str(e["message"])
              for e in errors if isinstance(e, dict) and e.get("message")]
     return "; ".join(texts) or None

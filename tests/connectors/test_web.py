@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 from connector_support import Reply, Seen, local_server, make_ctx
 
 from connectors.base import PermanentError, RetryableError
@@ -165,3 +166,20 @@ def test_credentials_are_not_forwarded_to_another_host() -> None:
             same = REQUEST.run(ctx, {"url": server.url + "/same", **params})
             away = REQUEST.run(ctx, {"url": server.url + "/away", **params})
             assert same["json"] == {"auth": "Bearer keep-me"} and away["json"] == {"auth": None}
+
+
+def test_the_connected_peer_is_checked_too() -> None:
+    """check_url looks at what a name resolves to before the request; a name can resolve differently a
+    moment later (DNS rebinding), so the adapter checks the address it actually connected to."""
+    from connectors.egress import PeerCheckingAdapter
+
+    with local_server(lambda seen: Reply(200, "secret internal page")) as server:
+        for allow, expected in (((), None), (("127.0.0.1",), 200), (("127.0.0.0/8",), 200)):
+            with requests.Session() as session:
+                session.mount("http://", PeerCheckingAdapter(allow))
+                if expected is None:
+                    with pytest.raises(PermanentError, match="connected to a private, loopback"):
+                        session.get(server.url + "/admin", timeout=5)
+                else:
+                    assert session.get(server.url + "/admin", timeout=5).status_code == expected
+        assert [s.path for s in server.seen] == ["/admin", "/admin"]  # nothing sent to the refused peer
