@@ -22,6 +22,7 @@ MODULES: tuple[str, ...] = (
     "builder.api.flows",
     "builder.api.flowhooks",
     "builder.api.runs",
+    "builder.api.enrollments",
     "builder.api.tokens",
 )
 
