@@ -23,6 +23,7 @@ from runtime.services import Services
 ROLES = ("viewer", "editor", "admin")
 TOKEN_KINDS = ("api", "ingest")
 MIN_PASSWORD = 10
+FIRST_ADMIN = "admin@localhost"
 
 
 class AccessError(ValueError):
@@ -149,7 +150,7 @@ def check_password(services: Services, email: str, password: str) -> dict[str, A
         return user_dict(row) if check_password_hash(row.password_hash, password) else None
 
 
-def ensure_first_admin(services: Services, email: str = "admin@localhost") -> str | None:
+def ensure_first_admin(services: Services, email: str = FIRST_ADMIN) -> str | None:
     """Create the first admin when no user exists; returns its generated password (print it once)."""
     if count_users(services):
         return None

@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "builder.cli.processes",
     "builder.cli.data",
     "builder.cli.bench",
+    "builder.cli.tokens",
 )
 
 

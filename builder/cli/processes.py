@@ -61,6 +61,15 @@ def _worker_loop(services: Services, stopping: threading.Event) -> None:
         stopping.wait(0.05 if services.redis.llen(jobs.WORK_KEY) else 0.2)
 
 
+def _first_admin(services: Services) -> None:
+    """With no user yet, make the first admin and print its password once (it is stored hashed)."""
+    from runtime.access import FIRST_ADMIN, ensure_first_admin
+
+    password = ensure_first_admin(services)
+    if password:
+        click.echo(f"First admin created: {FIRST_ADMIN} / {password}  (shown once; change it)", err=True)
+
+
 @click.command()
 @click.option("--port", default=5000, show_default=True, help="Port of the web server (127.0.0.1).")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -73,6 +82,7 @@ def up(port: int, host: str) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     upgrade()
     services = _services()
+    _first_admin(services)
     stopping = threading.Event()
     _on_stop(stopping)
     scheduler = Scheduler(services)
