@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 from runtime.durations import iso
 from tests.api.conftest import error_of
 
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+
 
 def test_contact_lifecycle(editor: FlaskClient, viewer: FlaskClient) -> None:
     made = editor.post("/api/contacts", json={"email": "Ana@Example.com", "first_name": "Ana", "plan": "pro"})

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from runtime import operations, publish, scheduler
 from runtime.services import Services
 from tests.api.conftest import drain, error_of
 from tests.durable.support import ProbeServer
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
 
 def document(url: str) -> dict[str, Any]:
