@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
@@ -27,7 +27,7 @@ bp = APIBlueprint(
 )
 
 ID = Field(ge=1, lt=2**63)
-WHEN = {"format": "date-time"}
+WHEN: dict[str, JsonValue] = {"format": "date-time"}
 
 
 class _Fields(BaseModel):

@@ -15,6 +15,7 @@ from cryptography.fernet import InvalidToken
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from runtime.db import session_scope
 from runtime.durations import iso
@@ -49,15 +50,15 @@ def _connector(services: Services, key: str) -> Any:
 
 
 def list_credentials(services: Services, connector: str | None = None) -> list[dict[str, Any]]:
-    query = select(Credential).order_by(Credential.connector, Credential.name)
+    query = select(Credential).order_by(col(Credential.connector), col(Credential.name))
     if connector:
-        query = query.where(Credential.connector == connector)
+        query = query.where(col(Credential.connector) == connector)
     with Session(services.engine) as session:
         return [_entry(row, services) for row in session.execute(query).scalars()]
 
 
 def _row(session: Session, connector: str, name: str) -> Credential | None:
-    query = select(Credential).where(Credential.connector == connector, Credential.name == name)
+    query = select(Credential).where(col(Credential.connector) == connector, col(Credential.name) == name)
     return session.execute(query).scalars().first()
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from runtime.db import session_scope
 from runtime.models import Deal, Pipeline, Stage, Team, TeamMember, User
@@ -48,7 +49,7 @@ def _body(body: Any) -> Mapping[str, Any]:
 
 def _pipeline_dict(session: Session, pipeline: Pipeline) -> dict[str, Any]:
     stages = session.execute(
-        select(Stage).where(Stage.pipeline_id == pipeline.id).order_by(Stage.position)
+        select(Stage).where(col(Stage.pipeline_id) == pipeline.id).order_by(col(Stage.position))
     ).scalars()
     return {
         "key": pipeline.key,
@@ -59,12 +60,12 @@ def _pipeline_dict(session: Session, pipeline: Pipeline) -> dict[str, Any]:
 
 def list_pipelines(services: Services) -> list[dict[str, Any]]:
     with Session(services.engine) as session:
-        rows = session.execute(select(Pipeline).order_by(Pipeline.key)).scalars()
+        rows = session.execute(select(Pipeline).order_by(col(Pipeline.key))).scalars()
         return [_pipeline_dict(session, p) for p in rows]
 
 
 def _pipeline(session: Session, key: str) -> Pipeline:
-    row = session.execute(select(Pipeline).where(Pipeline.key == key)).scalars().first()
+    row = session.execute(select(Pipeline).where(col(Pipeline.key) == key)).scalars().first()
     if row is None:
         raise NotFound(f"there is no pipeline {key!r}")
     return row
@@ -106,14 +107,14 @@ def put_pipeline(services: Services, key: str, body: Any) -> tuple[dict[str, Any
     body = _body(body)
     stages = _stages(body.get("stages"))
     with session_scope(services.engine) as session:
-        row = session.execute(select(Pipeline).where(Pipeline.key == key)).scalars().first()
+        row = session.execute(select(Pipeline).where(col(Pipeline.key) == key)).scalars().first()
         created = row is None
         row = row or Pipeline(key=key, name=key)
         row.name = _name(body, row.name or key)
         session.add(row)
         session.flush()
         existing = {
-            s.key: s for s in session.execute(select(Stage).where(Stage.pipeline_id == row.id)).scalars()
+            s.key: s for s in session.execute(select(Stage).where(col(Stage.pipeline_id) == row.id)).scalars()
         }
         wanted = [k for k, _ in stages]
         dropped = [k for k in existing if k not in wanted]
@@ -126,7 +127,7 @@ def put_pipeline(services: Services, key: str, body: Any) -> tuple[dict[str, Any
         for stage_key in dropped:
             session.delete(existing[stage_key])
         for position, (stage_key, name) in enumerate(stages):
-            stage = existing.get(stage_key) or Stage(pipeline_id=row.id, key=stage_key)
+            stage = existing.get(stage_key) or Stage(pipeline_id=int(row.id or 0), key=stage_key)
             stage.name, stage.position = name, position
             session.add(stage)
         session.flush()
@@ -134,11 +135,12 @@ def put_pipeline(services: Services, key: str, body: Any) -> tuple[dict[str, Any
 
 
 def _deals_in(session: Session, pipeline: str, stages: list[str] | None) -> dict[str, int]:
-    query = select(Deal.stage, func.count()).where(Deal.pipeline == pipeline).group_by(Deal.stage)
+    stage = col(Deal.stage)
+    query = select(stage, func.count()).where(col(Deal.pipeline) == pipeline).group_by(stage)
     if stages is not None:
         if not stages:
             return {}
-        query = query.where(Deal.stage.in_(stages))
+        query = query.where(col(Deal.stage).in_(stages))
     return {str(stage): int(n) for stage, n in session.execute(query)}
 
 
@@ -148,7 +150,7 @@ def delete_pipeline(services: Services, key: str) -> None:
         in_use = sum(_deals_in(session, key, None).values())
         if in_use:
             raise Conflict(f"{in_use} deal(s) are in pipeline {key!r}; move or delete them first")
-        session.execute(sql_delete(Stage).where(Stage.pipeline_id == row.id))
+        session.execute(sql_delete(Stage).where(col(Stage.pipeline_id) == row.id))
         session.delete(row)
 
 
@@ -191,10 +193,10 @@ def _show_user(user: User) -> dict[str, Any]:
 
 def _team_dict(session: Session, team: Team) -> dict[str, Any]:
     query = (
-        select(User, TeamMember.weight)
-        .join(TeamMember, TeamMember.user_id == User.id)
-        .where(TeamMember.team_id == team.id)
-        .order_by(TeamMember.position)
+        select(User, col(TeamMember.weight))
+        .join(TeamMember, col(TeamMember.user_id) == col(User.id))
+        .where(col(TeamMember.team_id) == team.id)
+        .order_by(col(TeamMember.position))
     )
     members = [
         {"user_id": u.id, "name": u.name, "email": u.email, "away": u.away, "weight": w}
@@ -205,11 +207,12 @@ def _team_dict(session: Session, team: Team) -> dict[str, Any]:
 
 def list_teams(services: Services) -> list[dict[str, Any]]:
     with Session(services.engine) as session:
-        return [_team_dict(session, t) for t in session.execute(select(Team).order_by(Team.key)).scalars()]
+        rows = session.execute(select(Team).order_by(col(Team.key))).scalars()
+        return [_team_dict(session, t) for t in rows]
 
 
 def _team(session: Session, key: str) -> Team:
-    row = session.execute(select(Team).where(Team.key == key)).scalars().first()
+    row = session.execute(select(Team).where(col(Team.key) == key)).scalars().first()
     if row is None:
         raise NotFound(f"there is no team {key!r}")
     return row
@@ -250,15 +253,16 @@ def put_team(services: Services, key: str, body: Any) -> tuple[dict[str, Any], b
     body = _body(body)
     with session_scope(services.engine) as session:
         members = _members(session, body.get("members", []))
-        row = session.execute(select(Team).where(Team.key == key)).scalars().first()
+        row = session.execute(select(Team).where(col(Team.key) == key)).scalars().first()
         created = row is None
         row = row or Team(key=key, name=key)
         row.name = _name(body, row.name or key)
         session.add(row)
         session.flush()
-        session.execute(sql_delete(TeamMember).where(TeamMember.team_id == row.id))
+        session.execute(sql_delete(TeamMember).where(col(TeamMember.team_id) == row.id))
+        team_id = int(row.id or 0)
         for position, (user_id, weight) in enumerate(members):
-            session.add(TeamMember(team_id=row.id, user_id=user_id, weight=weight, position=position))
+            session.add(TeamMember(team_id=team_id, user_id=user_id, weight=weight, position=position))
         session.flush()
         return _team_dict(session, row), created
 
@@ -266,5 +270,5 @@ def put_team(services: Services, key: str, body: Any) -> tuple[dict[str, Any], b
 def delete_team(services: Services, key: str) -> None:
     with session_scope(services.engine) as session:
         row = _team(session, key)
-        session.execute(sql_delete(TeamMember).where(TeamMember.team_id == row.id))
+        session.execute(sql_delete(TeamMember).where(col(TeamMember.team_id) == row.id))
         session.delete(row)

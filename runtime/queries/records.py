@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from runtime import jobs
 from runtime.conditions import Clock, fields_of
@@ -58,12 +58,12 @@ KINDS: dict[str, Kind] = {
         Contact,
         ("contact",),
         {
-            "id": ("int", Contact.id),
-            "owner": ("int", Contact.owner),
-            "email": ("text", Contact.email),
-            "status": ("text", Contact.status),
-            "subscribed": ("bool", Contact.subscribed),
-            "bounced": ("bool", Contact.bounced),
+            "id": ("int", col(Contact.id)),
+            "owner": ("int", col(Contact.owner)),
+            "email": ("text", col(Contact.email)),
+            "status": ("text", col(Contact.status)),
+            "subscribed": ("bool", col(Contact.subscribed)),
+            "bounced": ("bool", col(Contact.bounced)),
         },
     ),
     "deal": Kind(
@@ -71,12 +71,12 @@ KINDS: dict[str, Kind] = {
         Deal,
         ("deal", "contact"),
         {
-            "id": ("int", Deal.id),
-            "contact_id": ("int", Deal.contact_id),
-            "owner": ("int", Deal.owner),
-            "pipeline": ("text", Deal.pipeline),
-            "stage": ("text", Deal.stage),
-            "currency": ("text", Deal.currency),
+            "id": ("int", col(Deal.id)),
+            "contact_id": ("int", col(Deal.contact_id)),
+            "owner": ("int", col(Deal.owner)),
+            "pipeline": ("text", col(Deal.pipeline)),
+            "stage": ("text", col(Deal.stage)),
+            "currency": ("text", col(Deal.currency)),
         },
     ),
     "task": Kind(
@@ -84,18 +84,18 @@ KINDS: dict[str, Kind] = {
         Task,
         ("task",),
         {
-            "id": ("int", Task.id),
-            "assignee": ("int", Task.assignee),
-            "contact_id": ("int", Task.contact_id),
-            "deal_id": ("int", Task.deal_id),
-            "done": ("bool", Task.done),
+            "id": ("int", col(Task.id)),
+            "assignee": ("int", col(Task.assignee)),
+            "contact_id": ("int", col(Task.contact_id)),
+            "deal_id": ("int", col(Task.deal_id)),
+            "done": ("bool", col(Task.done)),
         },
     ),
     "user": Kind(
         "user",
         User,
         ("user",),
-        {"id": ("int", User.id), "email": ("text", User.email), "away": ("bool", User.away)},
+        {"id": ("int", col(User.id)), "email": ("text", col(User.email)), "away": ("bool", col(User.away))},
         _user,
     ),
 }
@@ -166,7 +166,7 @@ def _scopes(session: Session, kind: str, rows: list[Any], condition: Any) -> lis
     )
     if wants_contact:
         ids = {row.contact_id for row in rows if row.contact_id is not None}
-        found = session.execute(select(Contact).where(Contact.id.in_(ids))).scalars()
+        found = session.execute(select(Contact).where(col(Contact.id).in_(ids))).scalars()
         contacts = {c.id: as_dict(c) for c in found}
         for scope, row in zip(scopes, rows, strict=True):
             if row.contact_id in contacts:
@@ -192,7 +192,7 @@ def _find(session: Session, spec: Kind, key: Any) -> Any:
     if text.isdigit() and len(text) < 19:
         return session.get(spec.model, int(text))
     if spec.name == "contact" and text:
-        column = Contact.email if "@" in text else Contact.phone
+        column = col(Contact.email) if "@" in text else col(Contact.phone)
         value = text.lower() if "@" in text else text
         return session.execute(select(Contact).where(column == value)).scalars().first()
     return None
@@ -262,8 +262,8 @@ def _write(services: Services, work: Callable[[DbHost], dict[str, Any]]) -> dict
 
 
 def _check_refs(records: SqlRecords, values: Mapping[str, Any]) -> None:
-    targets = {"owner": User, "assignee": User, "contact_id": Contact, "deal_id": Deal}
-    names = {User: "user", Contact: "contact", Deal: "deal"}
+    targets: dict[str, Any] = {"owner": User, "assignee": User, "contact_id": Contact, "deal_id": Deal}
+    names: dict[Any, str] = {User: "user", Contact: "contact", Deal: "deal"}
     problems = [
         (f"/{name}", f"there is no {names[model]} {values[name]}")
         for name, model in targets.items()
@@ -277,8 +277,8 @@ def _check_unique(records: SqlRecords, values: Mapping[str, Any], own_id: int | 
     problems = []
     for name in ("email", "phone"):
         if values.get(name):
-            column = Contact.email if name == "email" else Contact.phone
-            other = records.session.execute(select(Contact.id).where(column == values[name])).first()
+            column = col(Contact.email) if name == "email" else col(Contact.phone)
+            other = records.session.execute(select(col(Contact.id)).where(column == values[name])).first()
             if other is not None and other[0] != own_id:
                 problems.append((f"/{name}", f"{values[name]} belongs to contact {other[0]} already"))
     if problems:
@@ -289,7 +289,7 @@ def _check_unique(records: SqlRecords, values: Mapping[str, Any], own_id: int | 
 def _check_stage(records: SqlRecords, values: Mapping[str, Any], deal: Deal | None) -> None:
     pipeline = values.get("pipeline") if "pipeline" in values else (deal.pipeline if deal else None)
     if values.get("pipeline") is not None:
-        known = [p for (p,) in records.session.execute(select(Pipeline.key).order_by(Pipeline.key))]
+        known = [p for (p,) in records.session.execute(select(col(Pipeline.key)).order_by(col(Pipeline.key)))]
         if values["pipeline"] not in known:
             message = f"there is no pipeline {values['pipeline']!r}; known: {', '.join(known) or 'none'}"
             raise Invalid.at("/pipeline", message)
@@ -361,9 +361,9 @@ def _announce(records: SqlRecords, kind: str, row: Any) -> None:
 def _delete_contact(records: SqlRecords, row: Contact) -> None:
     _announce(records, "contact", row)
     session = records.session
-    session.execute(sql_update(Deal).where(Deal.contact_id == row.id).values(contact_id=None))
-    session.execute(sql_update(Task).where(Task.contact_id == row.id).values(contact_id=None))
-    session.execute(sql_delete(Activity).where(Activity.contact_id == row.id))
+    session.execute(sql_update(Deal).where(col(Deal.contact_id) == row.id).values(contact_id=None))
+    session.execute(sql_update(Task).where(col(Task.contact_id) == row.id).values(contact_id=None))
+    session.execute(sql_delete(Activity).where(col(Activity.contact_id) == row.id))
     session.delete(row)
     session.flush()
 
@@ -371,8 +371,8 @@ def _delete_contact(records: SqlRecords, row: Contact) -> None:
 def _delete_deal(records: SqlRecords, row: Deal) -> None:
     _announce(records, "deal", row)
     session = records.session
-    session.execute(sql_update(Task).where(Task.deal_id == row.id).values(deal_id=None))
-    session.execute(sql_update(Activity).where(Activity.deal_id == row.id).values(deal_id=None))
+    session.execute(sql_update(Task).where(col(Task.deal_id) == row.id).values(deal_id=None))
+    session.execute(sql_update(Activity).where(col(Activity.deal_id) == row.id).values(deal_id=None))
     session.delete(row)
     session.flush()
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session, aliased
+from sqlmodel import col
 
 from runtime.durations import iso, to_datetime
 from runtime.models import Flow, FlowVersion, Run, Step
@@ -42,10 +43,10 @@ def parse_range(since: Any, until: Any) -> tuple[datetime | None, datetime | Non
 
 
 def _versions(session: Session, key: str, version: int | None) -> list[FlowVersion]:
-    flow = session.execute(select(Flow).where(Flow.key == key)).scalars().first()
-    query = select(FlowVersion).where(FlowVersion.flow_key == key).order_by(FlowVersion.version)
+    flow = session.execute(select(Flow).where(col(Flow.key) == key)).scalars().first()
+    query = select(FlowVersion).where(col(FlowVersion.flow_key) == key).order_by(col(FlowVersion.version))
     if version is not None:
-        query = query.where(FlowVersion.version == version)
+        query = query.where(col(FlowVersion.version) == version)
     rows = list(session.execute(query).scalars())
     if flow is None and not rows:
         raise NotFound(f"there is no flow {key!r}")
@@ -65,9 +66,9 @@ def _node_ids(versions: list[FlowVersion]) -> dict[str, str]:
 
 
 def _run_filter(key: str, version: int | None) -> list[Any]:
-    clauses: list[Any] = [Run.flow_key == key]
+    clauses: list[Any] = [col(Run.flow_key) == key]
     if version is not None:
-        clauses.append(Run.version == version)
+        clauses.append(col(Run.version) == version)
     return clauses
 
 
@@ -91,9 +92,9 @@ def flow_stats(
         by_status: Counter[str] = Counter()
         per_version: dict[int, Counter[str]] = {}
         query = (
-            select(Run.version, Run.status, func.count())
-            .where(*runs, *_between(Run.started_at, start, end))
-            .group_by(Run.version, Run.status)
+            select(col(Run.version), col(Run.status), func.count())
+            .where(*runs, *_between(col(Run.started_at), start, end))
+            .group_by(col(Run.version), col(Run.status))
         )
         for ver, status, n in session.execute(query):
             by_status[status] += n
@@ -102,9 +103,9 @@ def flow_stats(
             {
                 cursor: n
                 for cursor, n in session.execute(
-                    select(Run.cursor, func.count())
-                    .where(*runs, Run.status == str(RunStatus.WAITING))
-                    .group_by(Run.cursor)
+                    select(col(Run.cursor), func.count())
+                    .where(*runs, col(Run.status) == str(RunStatus.WAITING))
+                    .group_by(col(Run.cursor))
                 )
             }
         )
@@ -146,16 +147,16 @@ def _run_counts(by_status: Counter[str], waiting_now: int | None) -> dict[str, A
 def _node_counts(
     session: Session, runs: list[Any], start: datetime | None, end: datetime | None
 ) -> dict[str, dict[str, int]]:
-    where = [*runs, *_between(Step.at, start, end)]
-    joined = select(Step.node).join(Run, Run.id == Step.run_id).where(*where)
+    where = [*runs, *_between(col(Step.at), start, end)]
+    joined = select(col(Step.node)).join(Run, col(Run.id) == col(Step.run_id)).where(*where)
     out: dict[str, dict[str, int]] = {}
-    query = joined.add_columns(Step.status, func.count()).group_by(Step.node, Step.status)
+    query = joined.add_columns(col(Step.status), func.count()).group_by(col(Step.node), col(Step.status))
     for node, status, n in session.execute(query):
         counts = out.setdefault(node, {"entered": 0, "visits": 0, "completed": 0, "failed": 0})
         counts["visits"] += n
         counts["completed"] += n if status == "done" else 0
         counts["failed"] += n if status in FAILED_STEPS else 0
-    entered = joined.add_columns(func.count(distinct(Step.run_id))).group_by(Step.node)
+    entered = joined.add_columns(func.count(distinct(col(Step.run_id)))).group_by(col(Step.node))
     for node, n in session.execute(entered):
         out[node]["entered"] = n
     return out
@@ -183,14 +184,14 @@ def funnel(
         if problems:
             raise Invalid.many(problems)
         a, b = aliased(Step), aliased(Step)
-        base = [a.node == source, *runs, *_between(a.at, start, end)]
+        base = [col(a.node) == source, *runs, *_between(col(a.at), start, end)]
         entered = session.execute(
-            select(func.count(distinct(a.run_id))).join(Run, Run.id == a.run_id).where(*base)
+            select(func.count(distinct(col(a.run_id)))).join(Run, col(Run.id) == col(a.run_id)).where(*base)
         ).scalar_one()
         converted = session.execute(
-            select(func.count(distinct(a.run_id)))
-            .join(Run, Run.id == a.run_id)
-            .join(b, and_(b.run_id == a.run_id, b.seq > a.seq, b.node == target))
+            select(func.count(distinct(col(a.run_id))))
+            .join(Run, col(Run.id) == col(a.run_id))
+            .join(b, and_(col(b.run_id) == col(a.run_id), col(b.seq) > col(a.seq), col(b.node) == target))
             .where(*base)
         ).scalar_one()
     return {
