@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from runtime import publish
 from runtime.durations import iso
-from tests.api.conftest import error_of
+from runtime.services import Services
+from tests.api.conftest import drain, error_of
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
@@ -128,3 +130,36 @@ def test_tasks_complete(editor: FlaskClient, viewer: FlaskClient) -> None:
         "/api/tasks/search", json={"where": {"field": "task.done", "op": "eq", "value": False}}
     )
     assert open_.get_json() == {"items": [], "next_cursor": None}
+
+
+def test_a_change_made_over_the_api_starts_the_flows_listening(
+    editor: FlaskClient, viewer: FlaskClient, services: Services
+) -> None:
+    publish.publish(
+        services,
+        "celebrate",
+        document={
+            "format": "flowright/v1",
+            "key": "celebrate",
+            "name": "Celebrate a won deal",
+            "subject": "deal",
+            "triggers": [
+                {
+                    "type": "event",
+                    "event": "deal.stage_changed",
+                    "where": {"field": "event.to", "op": "eq", "value": "won"},
+                }
+            ],
+            "start": "tag",
+            "nodes": [
+                {"id": "tag", "type": "action", "action": "crm.add_tag", "params": {"tag": "celebrated"}}
+            ],
+        },
+    )
+    editor.put("/api/pipelines/sales", json={"stages": ["new", "won"]})
+    deal = editor.post("/api/deals", json={"name": "Big one", "pipeline": "sales", "stage": "new"}).get_json()
+    drain(services)
+    assert viewer.get(f"/api/deals/{deal['id']}").get_json()["tags"] == []
+    editor.patch(f"/api/deals/{deal['id']}", json={"stage": "won"})
+    drain(services)
+    assert viewer.get(f"/api/deals/{deal['id']}").get_json()["tags"] == ["celebrated"]
