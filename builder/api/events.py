@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from builder.api import auth
 from builder.api.context import services
@@ -30,6 +30,17 @@ class EventIn(BaseModel):
     at: str | None = Field(default=None, description="ISO datetime; default now")
 
 
+_EVENT_SCHEMA = EventIn.model_json_schema()
+
+
+class EventsBody(RootModel[Any]):
+    """One event or a list of 1 to 1000; checked by the view so each problem gets its index."""
+
+    model_config = {"json_schema_extra": {"anyOf": [
+        _EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": MAX_EVENTS},
+    ]}}
+
+
 class AcceptedOut(BaseModel):
     id: str
     type: str
@@ -48,9 +59,9 @@ def _ingest_allowed() -> None:
 
 @bp.post("/events", responses={202: EventsOut},
          summary="Ingest one event or a batch; a repeated id starts nothing (new: false)")
-def post_events() -> Any:
+def post_events(body: EventsBody) -> Any:
     _ingest_allowed()
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True)  # the raw JSON: EventsBody only documents it
     if body is None:
         raise ApiError(400, "bad_json", "the body must be a JSON event or a list of events")
     events = body if isinstance(body, list) else [body]
