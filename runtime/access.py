@@ -24,6 +24,7 @@ ROLES = ("viewer", "editor", "admin")
 TOKEN_KINDS = ("api", "ingest")
 MIN_PASSWORD = 10
 FIRST_ADMIN = "admin@localhost"
+USED_EVERY = 60  # seconds between updates of a token's last_used_at
 
 
 class AccessError(ValueError):
@@ -208,4 +209,10 @@ def verify_token(services: Services, secret: str) -> TokenInfo | None:
         row = session.execute(query).scalars().first()
         if row is None or row.revoked_at is not None or row.id is None:
             return None
-        return TokenInfo(row.id, row.kind, row.role, row.user_id)
+        found = TokenInfo(row.id, row.kind, row.role, row.user_id)
+        now = services.now()
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > USED_EVERY:
+            row.last_used_at = now  # at most one write a minute per token
+            session.add(row)
+            session.commit()
+        return found

@@ -92,6 +92,8 @@ def test_tokens_endpoints_show_the_secret_once(admin: FlaskClient, app: Flask) -
     fresh = app.test_client()
     headers = {"Authorization": f"Bearer {made['token']}"}
     assert fresh.get("/api/flows", headers=headers).status_code == 200
+    used = [t for t in admin.get("/api/tokens").get_json()["tokens"] if t["id"] == made["id"]]
+    assert used[0]["last_used_at"] is not None
     assert admin.delete(f"/api/tokens/{made['id']}").get_json()["revoked"] is True
     assert fresh.get("/api/flows", headers=headers).status_code == 401
     assert admin.delete("/api/tokens/99999").status_code == 404
