@@ -18,6 +18,8 @@ import requests
 from connectors.errors import ConnectorError, PermanentError, RetryableError
 
 MessageReader = Callable[[requests.Response], str | None]
+# 4xx answers that say "not now" rather than "never": Request Timeout, Too Early, Too Many Requests
+RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
 def scrub(text: str, secrets: Iterable[Any]) -> str:
@@ -59,7 +61,8 @@ def json_or_none(response: requests.Response) -> Any:
 
 def error_for(provider: str, response: requests.Response, read_message: MessageReader,
               secrets: Iterable[Any] = ()) -> ConnectorError:
-    """The error for a non-2xx answer: 429 and 5xx retryable (with Retry-After), other 4xx permanent."""
+    """The error for a non-2xx answer: 408, 425, 429 and 5xx retryable (with Retry-After), other 4xx
+    permanent."""
     try:
         detail = read_message(response)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
@@ -67,7 +70,7 @@ def error_for(provider: str, response: requests.Response, read_message: MessageR
     status = response.status_code
     suffix = f": {detail}" if detail else (f" {response.reason}" if response.reason else "")
     message = scrub(f"{provider} answered {status}{suffix}", secrets)
-    if status == 429 or status >= 500:
+    if status in RETRYABLE_4XX or status >= 500:
         return RetryableError(message, status=status, retry_after=retry_after(response))
     return PermanentError(message, status=status)
 

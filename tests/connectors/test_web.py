@@ -78,6 +78,7 @@ def test_redirects_are_followed_and_rechecked() -> None:
 @pytest.mark.parametrize(("reply", "error", "retry_after", "text"), [
     (Reply(429, {"message": "slow down"}, {"Retry-After": "7"}), RetryableError, 7.0, "slow down"),
     (Reply(503, "maintenance"), RetryableError, None, "maintenance"),
+    (Reply(408, "request timeout"), RetryableError, None, "request timeout"),
     (Reply(404, {"error": "no such thing"}), PermanentError, None, "no such thing"),
     (Reply(422, {"error": {"message": "bad field"}}), PermanentError, None, "bad field"),
 ])
