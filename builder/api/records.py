@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
 from builder.api.query_errors import translated
-from runtime.queries import records
+from runtime.queries import records, timeline
 
 bp = APIBlueprint(
     "records",
@@ -127,6 +127,25 @@ class Deleted(BaseModel):
     deleted: bool = True
 
 
+class ActivityOut(BaseModel):
+    """One entry of a timeline: an event about the record (its type and data) or a note."""
+
+    id: int
+    type: str = Field(examples=["email.opened"])
+    data: dict[str, Any]
+    contact_id: int | None = None
+    deal_id: int | None = None
+    event_id: str | None = None
+    at: str = Field(json_schema_extra=WHEN)
+
+
+class TimelinePage(BaseModel):
+    """Newest first; next_cursor is null on the last page."""
+
+    items: list[ActivityOut]
+    next_cursor: str | None = None
+
+
 def _page(out: type[BaseModel]) -> type[BaseModel]:
     return type(
         f"{out.__name__.removesuffix('Out')}Page",
@@ -209,6 +228,19 @@ def _crud(
         "patch", one, "editor", f"Change some fields of a {kind}", change, path=path, body=fields_in, out=out
     )
     _route("delete", one, "editor", f"Delete a {kind} (emits {kind}.deleted)", delete, path=path, out=Deleted)
+    if kind in timeline.COLUMNS:
+
+        def history(path: BaseModel, query: ListQuery) -> Any:
+            found = timeline.timeline(
+                services(), kind, getattr(path, key), limit=query.limit, cursor=query.cursor
+            )
+            return found.to_dict()
+
+        history.__name__ = history.__qualname__ = f"timeline_{plural}"
+        summary = f"A {kind}'s timeline: every event about it, newest first"
+        _route(
+            "get", f"{one}/timeline", "viewer", summary, history, path=path, query=ListQuery, out=TimelinePage
+        )
 
 
 class DealPath(IdPath):

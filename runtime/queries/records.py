@@ -181,13 +181,13 @@ def get(services: Services, kind: str, key: Any) -> dict[str, Any]:
     """A record by id (a contact also by e-mail or phone)."""
     spec = _kind(kind)
     with Session(services.engine) as session:
-        row = _find(session, spec, key)
+        row = find_row(session, spec, key)
         if row is None:
             raise NotFound(f"there is no {kind} {key}")
         return spec.show(row)
 
 
-def _find(session: Session, spec: Kind, key: Any) -> Any:
+def find_row(session: Session, spec: Kind, key: Any) -> Any:
     text = str(key).strip()
     if text.isdigit() and len(text) < 19:
         return session.get(spec.model, int(text))
@@ -218,7 +218,7 @@ def update(services: Services, kind: str, record_id: Any, fields: Any) -> dict[s
     values = clean(kind, fields)
 
     def change(host: DbHost) -> dict[str, Any]:
-        row = _find(host.session, KINDS[kind], record_id)
+        row = find_row(host.session, KINDS[kind], record_id)
         if row is None:
             raise NotFound(f"there is no {kind} {record_id}")
         return UPDATERS[kind](host.records, row, values)
@@ -233,7 +233,7 @@ def delete(services: Services, kind: str, record_id: Any) -> None:
         raise NotFound(f"{kind} records cannot be deleted here; writable kinds: {', '.join(WRITABLE)}")
 
     def remove(host: DbHost) -> dict[str, Any]:
-        row = _find(host.session, KINDS[kind], record_id)
+        row = find_row(host.session, KINDS[kind], record_id)
         if row is None:
             raise NotFound(f"there is no {kind} {record_id}")
         DELETERS[kind](host.records, row)

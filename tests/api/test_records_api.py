@@ -163,3 +163,34 @@ def test_a_change_made_over_the_api_starts_the_flows_listening(
     editor.patch(f"/api/deals/{deal['id']}", json={"stage": "won"})
     drain(services)
     assert viewer.get(f"/api/deals/{deal['id']}").get_json()["tags"] == ["celebrated"]
+
+
+def test_timeline_newest_first_in_pages(editor: FlaskClient, viewer: FlaskClient, services: Services) -> None:
+    ana = editor.post("/api/contacts", json={"email": "ana@example.com"}).get_json()
+    for score in (1, 2, 3):
+        editor.patch(f"/api/contacts/{ana['id']}", json={"score": score})
+    editor.post(
+        "/api/events",
+        json={"type": "email.opened", "subject": {"contact_id": ana["id"]}, "data": {"mail": "welcome"}},
+    )
+    seen, cursor = [], None
+    while True:
+        reply = viewer.get(
+            "/api/contacts/ana@example.com/timeline", query_string={"limit": 2, "cursor": cursor}
+        )
+        assert reply.status_code == 200, reply.get_json()
+        seen += [
+            (a["type"], a["data"].get("score", a["data"].get("mail"))) for a in reply.get_json()["items"]
+        ]
+        cursor = reply.get_json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [
+        ("email.opened", "welcome"),
+        ("contact.updated", 3),
+        ("contact.updated", 2),
+        ("contact.updated", 1),
+        ("contact.created", None),
+    ]
+    assert viewer.get("/api/deals/42/timeline").status_code == 404
+    assert viewer.get("/api/contacts/ana@example.com/timeline?cursor=zzz").status_code == 422
