@@ -103,3 +103,22 @@ def test_at_most_once_where_the_provider_cannot_deduplicate() -> None:
 def test_actions_are_actions() -> None:
     assert all(isinstance(a, Action) for a in ACTIONS.values())
     assert ACTIONS["slack.post"].rate is not None and ACTIONS["slack.post"].rate.scope == "channel"
+
+
+# Where each provider-facing connector is reached: credential fields, so tests and on-premise installs
+# can point it at another server (the real providers' addresses are only the defaults).
+ENDPOINT_FIELDS = {
+    "mail": {"host", "port", "security"},
+    "sms": {"base_url"},
+    "slack": {"base_url", "webhook_url"},
+    "reviews": {"trustpilot_base_url", "trustpilot_auth_url", "smtp"},
+    "accounting": {"base_url"},
+}
+
+
+@pytest.mark.parametrize(("connector", "fields"), sorted(ENDPOINT_FIELDS.items()))
+def test_provider_endpoints_are_credential_settings(connector: str, fields: set[str]) -> None:
+    schema = REGISTRY.connector(connector).credentials_schema
+    assert fields <= set(schema["properties"])
+    for name in fields & {"base_url", "trustpilot_base_url", "trustpilot_auth_url"}:
+        assert schema["properties"][name].get("writeOnly") is not True  # an address, not a secret
