@@ -61,7 +61,7 @@ def _limiter(app: Flask, found: Services) -> Limiter:
         get_remote_address,
         app=app,
         storage_uri="redis://",
-        storage_options={"connection_pool": found.redis.connection_pool},
+        storage_options={"connection_pool": found.redis.connection_pool},  # type: ignore[dict-item]
         key_prefix="flowright:ratelimit",
         strategy="moving-window",
         headers_enabled=True,
@@ -69,7 +69,8 @@ def _limiter(app: Flask, found: Services) -> Limiter:
     for endpoint, (key, default) in RATE_LIMITS.items():
         view = app.view_functions.get(endpoint)
         if view is not None:
-            app.view_functions[endpoint] = limiter.limit(str(app.config.get(key) or default))(view)
+            limited = limiter.limit(str(app.config.get(key) or default))(view)
+            app.view_functions[endpoint] = limited  # type: ignore[assignment]
     return limiter
 
 

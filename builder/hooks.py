@@ -44,7 +44,8 @@ class HookAccepted(BaseModel):
          summary="Start a flow through its webhook trigger; the JSON body is the run's trigger data")
 def receive(path: HookPath, header: HookHeaders) -> Any:
     try:
-        accepted = hooks.receive(services(), path.token, request.headers, request.get_data(cache=False))
+        headers = {name: request.headers.get(name, "") for name in hooks.HEADERS}
+        accepted = hooks.receive(services(), path.token, headers, request.get_data(cache=False))
     except hooks.HookRefused as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
     return accepted, 202

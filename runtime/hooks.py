@@ -30,6 +30,7 @@ SIGNATURE_HEADER = "X-Flowright-Signature"
 TIMESTAMP_HEADER = "X-Flowright-Timestamp"
 DELIVERY_HEADER = "X-Flowright-Delivery"
 SEEN_PREFIX = "flowright:hook-seen:"
+HEADERS = (SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER)
 
 
 class HookRefused(Exception):

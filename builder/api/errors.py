@@ -83,7 +83,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         if exc.response is not None and exc.response.mimetype == "application/json":
-            return exc.response  # already ours (flask-openapi3 aborts with our validation response)
+            return exc.response  # type: ignore[return-value]  # ours: flask-openapi3 aborts with it
         status = exc.code or 500
         message = exc.description or exc.name or "error"
         if status == 429:

@@ -61,7 +61,10 @@ def _ingest_allowed() -> None:
          summary="Ingest one event or a batch; a repeated id starts nothing (new: false)")
 def post_events(body: EventsBody) -> Any:
     _ingest_allowed()
-    body = request.get_json(silent=True)  # the raw JSON: EventsBody only documents it
+    return _post(request.get_json(silent=True))  # the raw JSON: EventsBody only documents it
+
+
+def _post(body: Any) -> Any:
     if body is None:
         raise ApiError(400, "bad_json", "the body must be a JSON event or a list of events")
     events = body if isinstance(body, list) else [body]

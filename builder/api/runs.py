@@ -18,17 +18,17 @@ from runtime.runlist import BadCursor, RunFilter
 bp = APIBlueprint("runs", __name__, url_prefix="/api", abp_tags=[Tag(name="runs")], abp_security=SECURITY)
 
 Status = Literal["running", "waiting", "completed", "exited", "failed", "cancelled"]
-INT = {"ge": 1, "le": 2**31 - 1}
+MAX_ID = 2**31 - 1
 
 
 class RunsQuery(BaseModel):
     flow: str | None = Field(default=None, max_length=120)
-    version: int | None = Field(default=None, **INT)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
     status: Status | None = None
     subject: str | None = Field(default=None, max_length=60, pattern=r"^(contact|deal):\d+$",
                                 description="contact:7 or deal:3")
-    contact_id: int | None = Field(default=None, **INT)
-    deal_id: int | None = Field(default=None, **INT)
+    contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    deal_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     since: datetime | None = Field(default=None, description="started at or after (ISO datetime)")
     until: datetime | None = Field(default=None, description="started before (ISO datetime)")
     cursor: str | None = Field(default=None, max_length=400, description="next_cursor of the previous page")
@@ -76,7 +76,7 @@ class RunPath(BaseModel):
 
 class RetryFailedIn(BaseModel):
     flow: str | None = Field(default=None, max_length=120)
-    version: int | None = Field(default=None, **INT)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
     since: datetime | None = None
     until: datetime | None = None
     limit: int = Field(default=1000, ge=1, le=runlist.MAX_BULK)
