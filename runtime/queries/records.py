@@ -64,6 +64,9 @@ KINDS: dict[str, Kind] = {
             "status": ("text", col(Contact.status)),
             "subscribed": ("bool", col(Contact.subscribed)),
             "bounced": ("bool", col(Contact.bounced)),
+            "last_contact_at": ("time", col(Contact.last_contact_at)),
+            "created_at": ("time", col(Contact.created_at)),
+            "updated_at": ("time", col(Contact.updated_at)),
         },
     ),
     "deal": Kind(
@@ -77,6 +80,8 @@ KINDS: dict[str, Kind] = {
             "pipeline": ("text", col(Deal.pipeline)),
             "stage": ("text", col(Deal.stage)),
             "currency": ("text", col(Deal.currency)),
+            "stage_entered_at": ("time", col(Deal.stage_entered_at)),
+            "created_at": ("time", col(Deal.created_at)),
         },
     ),
     "task": Kind(
@@ -89,6 +94,7 @@ KINDS: dict[str, Kind] = {
             "contact_id": ("int", col(Task.contact_id)),
             "deal_id": ("int", col(Task.deal_id)),
             "done": ("bool", col(Task.done)),
+            "due_at": ("time", col(Task.due_at)),
         },
     ),
     "user": Kind(
@@ -127,8 +133,8 @@ def search(
         raise Invalid.at("/cursor", paging.BAD_CURSOR)
     if condition is not None:
         where.check(condition, spec.roots, pointer)
-    clauses = where.prefilter(condition, kind, spec.columns) if condition is not None else []
     clock = Clock(now=services.now())
+    clauses = where.prefilter(condition, kind, spec.columns, clock) if condition is not None else []
     chunk = size + 1 if condition is None else CHUNK
     page = paging.Page()
     scanned = 0

@@ -17,10 +17,11 @@ from runtime.conditions import (
     REGEX_OPS,
     UNARY_OPS,
     Clock,
+    _back,
     _regex,
     evaluate,
 )
-from runtime.durations import is_duration, to_datetime
+from runtime.durations import is_duration, parse_duration, to_datetime
 from runtime.errors import ConditionError, TemplateError
 from runtime.queries.errors import Invalid
 from runtime.templates import check_syntax, is_template
@@ -166,24 +167,40 @@ def _plain_text(value: Any) -> str | None:
 
 
 def prefilter(
-    condition: Mapping[str, Any], kind: str, columns: Mapping[str, tuple[str, Any]]
+    condition: Mapping[str, Any], kind: str, columns: Mapping[str, tuple[str, Any]], clock: Clock
 ) -> list[ColumnElement[bool]]:
-    """SQL clauses implied by the condition; `columns` maps a field name to (int|bool|text, column)."""
+    """SQL clauses implied by the condition; `columns` maps a field name to (int|bool|text|time, column)."""
     clauses: list[ColumnElement[bool]] = []
     for leaf in conjuncts(condition):
-        op, field = leaf.get("op"), str(leaf.get("field", ""))
-        if op not in ("eq", "in") or not field.startswith(f"{kind}."):
-            continue
-        spec = columns.get(field.split(".", 1)[1])
+        op, field = str(leaf.get("op")), str(leaf.get("field", ""))
+        spec = columns.get(field.split(".", 1)[1]) if field.startswith(f"{kind}.") else None
         if spec is None:
             continue
-        values = leaf.get("value") if op == "in" else [leaf.get("value")]
-        if not isinstance(values, list) or not values:
-            continue
-        clause = _clause(spec, values)
+        if spec[0] == "time":
+            clause = _time_clause(op, leaf.get("value"), spec[1], clock)
+        elif op in ("eq", "in"):
+            values = leaf.get("value") if op == "in" else [leaf.get("value")]
+            clause = _clause(spec, values) if isinstance(values, list) and values else None
+        else:
+            clause = None
         if clause is not None:
             clauses.append(clause)
     return clauses
+
+
+def _time_clause(op: str, value: Any, column: Any, clock: Clock) -> ColumnElement[bool] | None:
+    """`older_than`, `before` and `after` on a datetime column, with the cut-off the Python test uses."""
+    if not isinstance(value, str) or is_template(value):
+        return None
+    if op == "older_than" and is_duration(value):
+        span = parse_duration(value)
+        return column < _back(type(span)(1, span.years, span.months, span.days, span.seconds), clock)
+    if op in ("before", "after"):
+        ref = to_datetime(value, clock.tz)
+        if ref is None:
+            return None
+        return column < ref if op == "before" else column > ref
+    return None
 
 
 def _clause(spec: tuple[str, Any], values: list[Any]) -> ColumnElement[bool] | None:

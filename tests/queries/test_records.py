@@ -168,3 +168,52 @@ def test_tasks_complete_and_reopen(services: Services) -> None:
     open_tasks = records.search(services, "task", {"field": "task.done", "op": "eq", "value": False})
     assert [t["id"] for t in open_tasks.items] == [task["id"]]
     assert {"task.created", "task.completed"} <= set(event_types(services))
+
+
+PUSHED = [
+    {"field": "contact.last_contact_at", "op": "older_than", "value": "P30D"},
+    {"field": "contact.last_contact_at", "op": "older_than", "value": "P1M"},
+    {"field": "contact.last_contact_at", "op": "before", "value": "2026-01-15"},
+    {"field": "contact.last_contact_at", "op": "after", "value": "2026-01-15T12:00:00+02:00"},
+    {"field": "contact.status", "op": "eq", "value": "LEAD"},
+    {"field": "contact.status", "op": "in", "value": ["lead", "42"]},
+    {"field": "contact.subscribed", "op": "eq", "value": False},
+    {"field": "contact.owner", "op": "in", "value": ["1", 2]},
+    {
+        "all": [
+            {"field": "contact.last_contact_at", "op": "older_than", "value": "P10D"},
+            {"field": "contact.status", "op": "eq", "value": "lead"},
+            {"not": {"field": "contact.subscribed", "op": "eq", "value": True}},
+        ]
+    },
+]
+
+
+@pytest.mark.parametrize("where", PUSHED)
+def test_sql_prefilter_never_changes_the_answer(services: Services, clock: Any, where: Any) -> None:
+    """What the database narrows must match what the flow condition says, row by row."""
+    from runtime.conditions import Clock, evaluate
+
+    now = clock()
+    statuses = ["lead", "Lead", "LEAD", "customer", "42", None]
+    for i in range(24):
+        days = [None, 0, 5, 29, 31, 45, 60, 400][i % 8]
+        fields: dict[str, Any] = {"email": f"x{i}@example.com", "subscribed": i % 3 != 0}
+        fields["status"] = statuses[i % 6]
+        if days is not None:
+            fields["last_contact_at"] = iso(now - timedelta(days=days, hours=i))
+        records.create(services, "contact", fields)
+    everyone = records.search(services, "contact", None, limit=200).items
+    expected = [c["id"] for c in everyone if evaluate(where, {"contact": c}, Clock(now=now))]
+    got = [c["id"] for page in all_pages_items(services, where) for c in page]
+    assert got == expected
+
+
+def all_pages_items(services: Services, where: Any) -> list[list[dict[str, Any]]]:
+    pages, cursor = [], None
+    while True:
+        page = records.search(services, "contact", where, limit=5, cursor=cursor)
+        pages.append(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
