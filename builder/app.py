@@ -16,6 +16,7 @@ from flask import Flask, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_openapi3 import Info, OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from builder import hooks, ui
 from builder.api import auth, register_api
@@ -87,6 +88,9 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(_defaults())
     app.config.update(config or {})
+    proxies = int(app.config.get("PROXIES") or os.environ.get("FLOWRIGHT_PROXIES") or 0)
+    if proxies:  # behind N reverse proxies: client addresses (rate limits) from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     if app.config.get("SERVICES") is not None:
         app.extensions["flowright.services"] = app.config["SERVICES"]
     register_error_handlers(app)
