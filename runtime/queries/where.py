@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from runtime.conditions import (
@@ -29,6 +29,7 @@ from runtime.templates import check_syntax, is_template
 MAX_DEPTH = 20
 MAX_LEAVES = 200
 LEAF_KEYS = frozenset({"field", "op", "value"})
+NON_ASCII = r"[^\x01-\x7f]"
 Problems = list[tuple[str, str]]
 
 
@@ -211,4 +212,7 @@ def _clause(spec: tuple[str, Any], values: list[Any]) -> ColumnElement[bool] | N
     if kind == "bool":
         return column.in_(values) if all(isinstance(v, bool) for v in values) else None
     texts = [_plain_text(v) for v in values]
-    return func.lower(column).in_(texts) if all(t is not None for t in texts) else None
+    if not all(t is not None for t in texts):
+        return None
+    # Non-ASCII values go to the Python test: case-folding may turn them into ASCII (Straße ~ strasse).
+    return or_(func.lower(column).in_(texts), column.regexp_match(NON_ASCII))

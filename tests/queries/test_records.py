@@ -177,6 +177,7 @@ PUSHED = [
     {"field": "contact.last_contact_at", "op": "after", "value": "2026-01-15T12:00:00+02:00"},
     {"field": "contact.status", "op": "eq", "value": "LEAD"},
     {"field": "contact.status", "op": "in", "value": ["lead", "42"]},
+    {"field": "contact.status", "op": "eq", "value": "strasse"},
     {"field": "contact.subscribed", "op": "eq", "value": False},
     {"field": "contact.owner", "op": "in", "value": ["1", 2]},
     {
@@ -195,11 +196,11 @@ def test_sql_prefilter_never_changes_the_answer(services: Services, clock: Any, 
     from runtime.conditions import Clock, evaluate
 
     now = clock()
-    statuses = ["lead", "Lead", "LEAD", "customer", "42", None]
+    statuses = ["lead", "Lead", "LEAD", "customer", "42", None, "Straße", "\u017ftrasse"]
     for i in range(24):
         days = [None, 0, 5, 29, 31, 45, 60, 400][i % 8]
         fields: dict[str, Any] = {"email": f"x{i}@example.com", "subscribed": i % 3 != 0}
-        fields["status"] = statuses[i % 6]
+        fields["status"] = statuses[i % 8]
         if days is not None:
             fields["last_contact_at"] = iso(now - timedelta(days=days, hours=i))
         records.create(services, "contact", fields)
