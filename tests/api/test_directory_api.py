@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from runtime import access
+from runtime import access, publish
 from runtime.services import Services
-from tests.api.conftest import error_of
+from tests.api.conftest import drain, error_of
 
 
 def test_pipeline_stages_guard_deals(editor: FlaskClient, viewer: FlaskClient) -> None:
@@ -46,3 +46,32 @@ def test_teams_and_away_owners(editor: FlaskClient, viewer: FlaskClient, service
     assert ghost.status_code == 422 and error_of(ghost)["details"][0]["path"] == "/members/0/user_id"
     assert editor.delete("/api/teams/sales").get_json() == {"deleted": True}
     assert viewer.get("/api/teams/sales").status_code == 404
+
+
+def test_assign_owner_follows_the_team_and_skips_away_people(
+    editor: FlaskClient, viewer: FlaskClient, services: Services
+) -> None:
+    ana = access.create_user(services, "ana@example.com", "long enough password", "editor")
+    bob = access.create_user(services, "bob@example.com", "long enough password", "editor")
+    editor.put("/api/teams/sales", json={"members": [{"user_id": ana["id"]}, {"user_id": bob["id"]}]})
+    editor.patch(f"/api/owners/{ana['id']}", json={"away": True})
+    publish.publish(
+        services,
+        "route",
+        document={
+            "format": "flowright/v1",
+            "key": "route",
+            "name": "Route new leads",
+            "subject": "contact",
+            "triggers": [{"type": "event", "event": "contact.created"}],
+            "start": "assign",
+            "nodes": [
+                {"id": "assign", "type": "action", "action": "crm.assign_owner", "params": {"team": "sales"}}
+            ],
+        },
+    )
+    for i in range(3):
+        editor.post("/api/contacts", json={"email": f"lead{i}@example.com"})
+    drain(services)
+    owners = {c["email"]: c["owner"] for c in viewer.get("/api/contacts").get_json()["items"]}
+    assert owners == {f"lead{i}@example.com": bob["id"] for i in range(3)}
