@@ -39,7 +39,11 @@ def decode(cursor: str | None, pointer: str = "/cursor") -> Any:
         after = json.loads(text)["after"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise Invalid.at(pointer, BAD_CURSOR) from None
-    if isinstance(after, bool) or not isinstance(after, int | str):
+    if (
+        isinstance(after, bool)
+        or not isinstance(after, int | str)
+        or (isinstance(after, int) and abs(after) >= 2**63)
+    ):
         raise Invalid.at(pointer, BAD_CURSOR)
     return after
 

@@ -148,10 +148,10 @@ def conjuncts(condition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+        value = int(value.strip())
+    if isinstance(value, int) and -(2**63) < value < 2**63:  # wider ones are left to the Python test
+        return value
     return None
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from runtime.durations import iso
 from runtime.models import Event
-from runtime.queries import directory, records
+from runtime.queries import directory, paging, records
 from runtime.queries.errors import Conflict, Invalid, NotFound
 from runtime.services import Services
 
@@ -218,3 +218,13 @@ def all_pages_items(services: Services, where: Any) -> list[list[dict[str, Any]]
         cursor = page.next_cursor
         if cursor is None:
             return pages
+
+
+def test_numbers_too_wide_for_the_database_are_not_errors(services: Services) -> None:
+    records.create(services, "contact", {"email": "a@example.com"})
+    huge = {"field": "contact.id", "op": "in", "value": [2**70, "1"]}
+    assert [c["email"] for c in records.search(services, "contact", huge).items] == ["a@example.com"]
+    with pytest.raises(Invalid):
+        records.search(services, "contact", None, cursor=paging.encode(2**70))
+    with pytest.raises(NotFound):
+        records.get(services, "contact", str(2**70))
