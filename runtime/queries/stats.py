@@ -33,7 +33,7 @@ def parse_range(since: Any, until: Any) -> tuple[datetime | None, datetime | Non
             bounds.append(None)
             continue
         moment = to_datetime(value) if isinstance(value, str | datetime) else None
-        if moment is None:
+        if moment is None or not 1900 <= moment.year <= 9000:
             raise Invalid.at(f"/{name}", "must be an ISO-8601 datetime such as 2026-03-01T00:00:00Z")
         bounds.append(moment)
     start, end = bounds

@@ -5,6 +5,7 @@ columns pushed down to SQL as a pre-filter (never narrower than the Python test)
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -111,6 +112,8 @@ def _value_problem(op: str, value: Any) -> str | None:
         return f"operator {op!r} needs a list as its value"
     if op in DURATION_OPS and not is_duration(value):
         return f"operator {op!r} needs an ISO-8601 duration such as P30D, got {value!r}"
+    if op in DURATION_OPS and not _reachable(str(value)):
+        return f"the duration {value!r} reaches beyond the calendar (years 1 to 9999)"
     if op in REGEX_OPS:
         if not isinstance(value, str):
             return "operator 'matches' needs a regular expression string"
@@ -123,6 +126,18 @@ def _value_problem(op: str, value: Any) -> str | None:
     return None
 
 
+def _reachable(text: str) -> bool:
+    """Whether now plus or minus the duration is still a datetime (P9999Y is not)."""
+    span = parse_duration(text)
+    now = datetime.now(UTC)
+    try:
+        for sign in (1, -1):
+            type(span)(sign, span.years, span.months, span.days, span.seconds).add_to(now)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 def matches(condition: Mapping[str, Any], scope: Mapping[str, Any], clock: Clock, pointer: str) -> bool:
     """Evaluate a checked condition; a template or operator failure becomes Invalid at its pointer."""
     try:
@@ -131,6 +146,8 @@ def matches(condition: Mapping[str, Any], scope: Mapping[str, Any], clock: Clock
         raise Invalid.at(exc.pointer or pointer, exc.message) from None
     except TemplateError as exc:
         raise Invalid.at(exc.pointer or pointer, exc.message) from None
+    except (ValueError, OverflowError) as exc:  # a date computation out of the calendar
+        raise Invalid.at(pointer, f"the condition cannot be evaluated: {exc}") from None
 
 
 # ---------------------------------------------------------------- SQL pre-filter
@@ -198,7 +215,7 @@ def _time_clause(op: str, value: Any, column: Any, clock: Clock) -> ColumnElemen
         return column < _back(type(span)(1, span.years, span.months, span.days, span.seconds), clock)
     if op in ("before", "after"):
         ref = to_datetime(value, clock.tz)
-        if ref is None:
+        if ref is None or not 1900 <= ref.year <= 9000:  # far dates stay in Python (no overflow in SQL)
             return None
         return column < ref if op == "before" else column > ref
     return None

@@ -139,6 +139,7 @@ def test_search_combinators_custom_fields_and_deal_contact(services: Services) -
         ({"all": {"field": "contact.email", "op": "exists"}}, "/where/all"),
         ({"field": "contact.email", "op": "in", "value": "a"}, "/where/value"),
         ([1, 2], "/where"),
+        ({"field": "contact.last_contact_at", "op": "older_than", "value": "P9999Y"}, "/where/value"),
     ],
 )
 def test_bad_conditions_name_the_pointer(services: Services, where: Any, path: str) -> None:
@@ -228,3 +229,10 @@ def test_numbers_too_wide_for_the_database_are_not_errors(services: Services) ->
         records.search(services, "contact", None, cursor=paging.encode(2**70))
     with pytest.raises(NotFound):
         records.get(services, "contact", str(2**70))
+
+
+def test_far_dates_are_answers_not_errors(services: Services) -> None:
+    records.create(services, "contact", {"email": "a@example.com", "last_contact_at": "2026-01-01T00:00:00Z"})
+    for value, hits in (("9999-12-31T23:59:59-05:00", 1), ("0001-01-01T00:00:00+05:00", 0)):
+        where = {"field": "contact.last_contact_at", "op": "before", "value": value}
+        assert len(records.search(services, "contact", where).items) == hits

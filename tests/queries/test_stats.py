@@ -117,3 +117,5 @@ def test_bad_requests(services: Services, probe: ProbeServer) -> None:
     assert caught.value.details[0]["path"] == "/since"
     with pytest.raises(Invalid):
         stats.flow_stats(services, "triage", since="2026-03-02", until="2026-03-01")
+    with pytest.raises(Invalid):
+        stats.flow_stats(services, "triage", since="0001-01-01T00:00:00+05:00")
