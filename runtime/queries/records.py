@@ -301,7 +301,8 @@ def _check_stage(records: SqlRecords, values: Mapping[str, Any], deal: Deal | No
             raise Invalid.at("/pipeline", message)
     if deal is not None and "stage" in values and values["stage"] is None:
         raise Invalid.at("/stage", "a deal's stage can be moved but not cleared")
-    stage = values.get("stage")
+    moving = deal is not None and "pipeline" in values and "stage" not in values
+    stage = deal.stage if moving and deal is not None else values.get("stage")
     if stage is not None and pipeline:
         stages = [s["key"] for s in records.stages(pipeline)]
         if stages and stage not in stages:

@@ -76,7 +76,15 @@ def test_deal_stage_checked_against_its_pipeline(services: Services) -> None:
     assert caught.value.details[0]["path"] == "/stage" and "new, won, lost" in caught.value.message
     moved = records.update(services, "deal", deal["id"], {"stage": "won"})
     assert moved["stage"] == "won"
-    assert event_types(services).count("deal.stage_changed") == 2
+    directory.put_pipeline(services, "renewals", {"stages": ["due", "renewed"]})
+    with pytest.raises(Invalid) as caught:
+        records.update(services, "deal", deal["id"], {"pipeline": "renewals"})
+    assert caught.value.details[0]["path"] == "/stage"
+    assert (
+        records.update(services, "deal", deal["id"], {"pipeline": "renewals", "stage": "due"})["stage"]
+        == "due"
+    )
+    assert event_types(services).count("deal.stage_changed") == 3
 
 
 def test_search_older_than_with_run_clock(services: Services, clock: Any) -> None:
