@@ -9,13 +9,16 @@ from typing import Any
 import click
 
 from builder.cli.common import json_argument, read_json_file
-from runtime import jobs, operations, publish
+from runtime import bundles, jobs, operations, publish
+from runtime.db import database_url, upgrade
 from runtime.errors import FlowInvalid
 from runtime.ingest import EventInvalid
 from runtime.services import Services
 
 
 def _services() -> Services:
+    if database_url().startswith("sqlite"):  # the embedded default: ready with no set-up step
+        upgrade()
     services = Services.from_env()
     jobs.install(services)
     return services
@@ -30,8 +33,13 @@ def _flow_documents(path: Path) -> list[dict[str, Any]]:
     found = []
     for file in files:
         data = read_json_file(str(file))
-        if isinstance(data, dict) and isinstance(data.get("flows"), list):  # a template bundle
-            found.extend(d for d in data["flows"] if isinstance(d, dict))
+        if isinstance(data, dict) and data.get("format") == bundles.FORMAT:
+            try:  # a template bundle: its flows with the parameters' defaults filled in
+                found.extend(bundles.resolve_flows(data))
+            except bundles.BundleError as exc:
+                raise click.ClickException(
+                    f"{file}: {exc}; install it with `flowright templates install` and --param NAME=VALUE"
+                ) from None
         elif isinstance(data, dict) and data.get("format") == "flowright/v1":
             found.append(data)
     return found
