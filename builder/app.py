@@ -21,7 +21,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from builder import hooks, ui
 from builder.api import auth, register_api
 from builder.api.context import services
-from builder.api.errors import register_error_handlers, validation_error_response
+from builder.api.errors import ErrorOut, register_error_handlers, validation_error_response
+from builder.api.spec import FlowrightOpenAPI
 from builder.tracking import make_tracking_blueprint
 from runtime import operations
 from runtime.services import Services, secret_key
@@ -76,13 +77,14 @@ def _limiter(app: Flask, found: Services) -> Limiter:
 
 
 def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
-    app = OpenAPI(
+    app = FlowrightOpenAPI(
         __name__,
         info=Info(title="Flowright API", version="1", description=API_DESCRIPTION),
         security_schemes=auth.SECURITY_SCHEMES,
         doc_prefix="/api",
         doc_url="/openapi.json",
         validation_error_status=422,
+        validation_error_model=ErrorOut,
         validation_error_callback=validation_error_response,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

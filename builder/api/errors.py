@@ -9,8 +9,25 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
+
+
+class ErrorDetail(BaseModel):
+    path: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: `{"error": {"code", "message", "details": [{"path", "message"}]}}`."""
+
+    error: ErrorBody
 
 
 class ApiError(Exception):
