@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from runtime.db import database_url, upgrade
+
 
 def read_json_file(path: str) -> Any:
     """The JSON document in a file; click.UsageError-free: raises click.ClickException naming the file."""
@@ -35,3 +37,12 @@ def json_argument(value: str | None, option: str) -> Any:
         raise click.BadParameter(
             f"not valid JSON ({exc.msg} at column {exc.colno}); give JSON or @file", param_hint=option
         ) from None
+
+
+def ready_database() -> None:
+    """The embedded SQLite database upgraded to the latest schema, so no command needs a set-up step.
+
+    A PostgreSQL database is left to `flowright db upgrade`, run once per release by its operator.
+    """
+    if database_url().startswith("sqlite"):
+        upgrade()

@@ -8,17 +8,15 @@ from typing import Any
 
 import click
 
-from builder.cli.common import json_argument, read_json_file
+from builder.cli.common import json_argument, read_json_file, ready_database
 from runtime import bundles, jobs, operations, publish
-from runtime.db import database_url, upgrade
 from runtime.errors import FlowInvalid
 from runtime.ingest import EventInvalid
 from runtime.services import Services
 
 
 def _services() -> Services:
-    if database_url().startswith("sqlite"):  # the embedded default: ready with no set-up step
-        upgrade()
+    ready_database()
     services = Services.from_env()
     jobs.install(services)
     return services

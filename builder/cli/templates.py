@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from builder.cli.common import ready_database
 from connectors.registry import ConnectorRegistry, default_registry
 from runtime import publish
 from runtime.bundles import Bundle, BundleError, find_bundle, list_bundles, parse_param_text
@@ -148,6 +149,7 @@ def _check(registry: ConnectorRegistry, flows: Sequence[Mapping[str, Any]]) -> N
 
 
 def _save_drafts(flows: Sequence[Mapping[str, Any]], replace: bool) -> None:
+    ready_database()
     services = Services.from_env()
     try:
         taken = _existing_keys(services, [str(flow["key"]) for flow in flows])
