@@ -61,6 +61,23 @@ def get_session() -> Any:
     return _session_out()
 
 
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1000, json_schema_extra={"writeOnly": True})
+    new_password: str = Field(min_length=access.MIN_PASSWORD, max_length=1000,
+                              json_schema_extra={"writeOnly": True})
+
+
+@bp.post("/session/password", responses={200: SessionOut}, summary="Change your own password",
+         security=auth.SECURITY)
+def change_password(body: PasswordIn) -> Any:
+    who = auth.check_role("viewer")
+    user = access.get_user(services(), who.user_id) if who.user_id is not None else None
+    if user is None or access.check_password(services(), user["email"], body.current_password) is None:
+        raise ApiError(403, "bad_credentials", "the current password is wrong")
+    access.update_user(services(), user["id"], password=body.new_password)
+    return _session_out()
+
+
 @bp.get("/docs", doc_ui=False)
 def docs() -> Any:
     return redirect("/api/swagger", code=302)

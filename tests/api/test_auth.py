@@ -130,3 +130,20 @@ def test_not_found_and_method_not_allowed_are_json(client: FlaskClient, admin: F
     assert error_of(client.get("/api/no-such-thing"))["code"] == "not_found"
     reply = admin.delete("/api/events")
     assert reply.status_code == 405 and error_of(reply)["code"] == "method_not_allowed"
+
+
+def test_change_own_password(client: FlaskClient, services: Services) -> None:
+    csrf = _login(client, services, "viewer")
+    headers = {"X-CSRF-Token": csrf}
+    wrong = client.post("/api/session/password", json={"current_password": "nope", "new_password": "n" * 12},
+                        headers=headers)
+    assert wrong.status_code == 403
+    short = client.post("/api/session/password", json={"current_password": PASSWORD, "new_password": "n"},
+                        headers=headers)
+    assert short.status_code == 422 and error_of(short)["details"][0]["path"] == "/new_password"
+    done = client.post("/api/session/password", json={"current_password": PASSWORD, "new_password": "n" * 12},
+                       headers=headers)
+    assert done.status_code == 200
+    assert access.check_password(services, "viewer@example.com", "n" * 12) is not None
+    anonymous = client.application.test_client()
+    assert anonymous.post("/api/session/password", json={}).status_code == 401
