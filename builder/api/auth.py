@@ -68,7 +68,13 @@ def _from_token(value: str) -> Principal:
     if found is None:
         raise ApiError(401, "unauthorized", "the token is unknown or was revoked")
     via = "ingest" if found.kind == "ingest" else "token"
-    return Principal(role=found.role, via=via, user_id=found.user_id, token_id=found.id)
+    role, email = found.role, None
+    if found.user_id is not None:  # a token never outranks the person who made it, as they are now
+        owner = access.get_user(services(), found.user_id)
+        if owner is None or owner["role"] not in ROLES:
+            raise ApiError(401, "unauthorized", "the token is unknown or was revoked")
+        role, email = min(role, owner["role"], key=ROLES.index), owner["email"]
+    return Principal(role=role, via=via, user_id=found.user_id, email=email, token_id=found.id)
 
 
 def _from_session() -> Principal | None:

@@ -147,3 +147,14 @@ def test_change_own_password(client: FlaskClient, services: Services) -> None:
     assert access.check_password(services, "viewer@example.com", "n" * 12) is not None
     anonymous = client.application.test_client()
     assert anonymous.post("/api/session/password", json={}).status_code == 401
+
+
+def test_a_token_never_outranks_its_maker(client: FlaskClient, services: Services) -> None:
+    user = access.create_user(services, "maker@example.com", PASSWORD, "admin")
+    access.create_user(services, "other@example.com", PASSWORD, "admin")
+    _, secret = access.create_token(services, "admin", user_id=user["id"])
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/session", headers=headers).get_json()["role"] == "admin"
+    access.update_user(services, user["id"], role="viewer")
+    assert client.get("/api/session", headers=headers).get_json()["role"] == "viewer"
+    assert client.get("/api/tokens", headers=headers).status_code == 403
