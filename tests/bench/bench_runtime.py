@@ -21,11 +21,13 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -260,6 +262,8 @@ def run(waiting: int | None = None, due: int | None = None, workers: int | None 
     # SQLite has one writer at a time: one worker, as `flowright up` runs; PostgreSQL: one per core.
     workers = workers or int(os.environ.get("BENCH_WORKERS") or (1 if sqlite else os.cpu_count() or 2))
     workdir = Path(tempfile.mkdtemp(prefix="fr-bench-"))
+    if threading.current_thread() is threading.main_thread():  # SIGTERM still removes what we started
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         with private_redis(workdir) as redis_url, fresh_database(workdir) as database_url:
             return _measure(database_url, redis_url, waiting, due, workers)
