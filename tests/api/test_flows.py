@@ -8,6 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.api.conftest import error_of
 from tests.api.flowdocs import drip
@@ -122,3 +124,28 @@ def test_simulate_bad_input_is_4xx(editor: FlaskClient) -> None:
     assert editor.post("/api/flows/drip/simulate", json={"events": "x"}).status_code == 422
     invalid = editor.post("/api/flows/drip/simulate", json={"document": {"key": "x"}})
     assert invalid.status_code == 422 and error_of(invalid)["code"] == "flow_invalid"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12)
+    | st.sampled_from(["P1D", "-P1D", "2026-03-02T09:00:00Z", "email.opened", "first", "wait"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["contact", "deal", "email", "type", "after", "at", "data", "first", "timezone"])
+        | st.text(max_size=4), inner, max_size=4),
+    max_leaves=10,
+)
+SIM_BODIES = st.fixed_dictionaries(
+    {}, optional={k: JSON for k in ("subject", "trigger", "events", "start", "fail", "document")}
+)
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=SIM_BODIES)
+def test_simulate_never_answers_5xx(editor: FlaskClient, body: dict[str, object]) -> None:
+    document = json.loads((ROOT / "tests/cases/delay_duration.json").read_text())["flow"]
+    editor.put(f"/api/flows/{document['key']}", json=document)
+    reply = editor.post(f"/api/flows/{document['key']}/simulate", json=body)
+    assert reply.status_code in (200, 400, 422), reply.get_json()
+    if reply.status_code != 200:
+        error_of(reply)
