@@ -12,10 +12,11 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Request, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_openapi3 import Info, OpenAPI
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from builder import hooks, ui
@@ -53,6 +54,18 @@ def _defaults() -> dict[str, Any]:
     }
 
 
+class ApiRequest(Request):
+    """A request whose JSON nested past Python's recursion limit is bad JSON, not a crash."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("the JSON is nested too deeply") from None
+
+
 def healthz() -> Any:
     services().redis.ping()
     return jsonify({"ok": True})
@@ -87,6 +100,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         validation_error_model=ErrorOut,
         validation_error_callback=validation_error_response,
     )
+    app.request_class = ApiRequest
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(_defaults())
     app.config.update(config or {})

@@ -147,8 +147,8 @@ def receive(services: Services, token: str, headers: Mapping[str, str], body: by
         verify(services, target.secret, headers, body)
     try:
         data = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise HookRefused(400, "bad_json", "the body must be JSON") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise HookRefused(400, "bad_json", "the body must be JSON (and not nested too deeply)") from None
     if not isinstance(data, Mapping):
         data = {"body": data}
     delivery = headers.get(DELIVERY_HEADER, "")[:80]

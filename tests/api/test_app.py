@@ -41,3 +41,21 @@ def test_oversized_body_is_a_json_413(app: Flask, editor: FlaskClient) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 1000
     reply = editor.post("/api/flows", data=b"{" + b" " * 2000 + b"}", content_type="application/json")
     assert reply.status_code == 413 and error_of(reply)["code"] == "request_entity_too_large"
+
+
+def test_deeply_nested_json_is_a_4xx(editor: FlaskClient) -> None:
+    deep = b"[" * 50_000 + b"]" * 50_000
+    for path in ("/api/flows", "/api/events", "/api/flows/validate"):
+        reply = editor.post(path, data=deep, content_type="application/json")
+        assert 400 <= reply.status_code < 500, (path, reply.status_code)
+        error_of(reply)
+
+
+def test_deep_but_parseable_documents_are_refused_or_kept_never_a_5xx(editor: FlaskClient) -> None:
+    nested: object = "leaf"
+    for _ in range(900):
+        nested = {"x": nested}
+    document = {"format": "flowright/v1", "key": "deep", "nodes": [], "ui": nested}
+    for method, path in (("POST", "/api/flows"), ("POST", "/api/flows/validate"), ("PUT", "/api/flows/deep")):
+        reply = editor.open(path, method=method, json=document)
+        assert reply.status_code < 500, (path, reply.status_code)

@@ -58,6 +58,8 @@ def test_unknown_token_and_bad_body(client: FlaskClient, editor: FlaskClient) ->
     assert error_of(client.post("/hooks/not-a-token", json={}))["code"] == "not_found"
     bad = client.post(path_of(hook), data=b"{nope", content_type="application/json")
     assert bad.status_code == 400 and error_of(bad)["code"] == "bad_json"
+    deep = client.post(path_of(hook), data=b"[" * 50_000 + b"]" * 50_000, content_type="application/json")
+    assert deep.status_code == 400 and error_of(deep)["code"] == "bad_json"
 
 
 def test_signed_hook_checks_signature_window_and_replay(client: FlaskClient, editor: FlaskClient,
