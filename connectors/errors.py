@@ -24,6 +24,11 @@ class RetryableError(ConnectorError):
         self.retry_after = retry_after
 
 
+class RateLimited(RetryableError):
+    """Our own rate budget for a provider is used up: the call was not made. The runtime re-times the
+    step after `retry_after` seconds without counting it as a failed attempt."""
+
+
 class PermanentError(ConnectorError):
     """The provider refused the call for a reason a retry will not fix (4xx, refused recipient...)."""
 

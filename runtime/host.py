@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import ActionContext, Delivery, RunInfo
-from connectors.errors import ConnectorError, PermanentError
+from connectors.errors import ConnectorError, PermanentError, RateLimited
 from runtime import ingest
 from runtime.flow import Flow
 from runtime.models import Credential, Run, Step, Wait
@@ -133,6 +133,14 @@ class DbHost:
                 journal.status, journal.error = str(StepStatus.UNKNOWN), UNKNOWN.format(action=action)
                 self.session.commit()
                 raise PermanentError(journal.error)
+        wait = self.services.rate_budget.acquire_for(spec, str(node.get("credential") or "default"), params)
+        if wait > 0:  # the provider's budget is used up: the call is not made, the run is re-timed
+            rate = spec.rate
+            raise RateLimited(
+                f"{spec.connector}: the rate budget of {rate.limit} calls per {rate.per_seconds:g}s "
+                f"is used up; trying again in {wait:.1f}s",
+                retry_after=wait,
+            )
         now = self.now()
         journal = journal or Step(run_id=run.id, seq=run.visit, node=node["id"], type="action", status="")
         journal.node, journal.type, journal.status = node["id"], "action", str(StepStatus.STARTED)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from connectors.errors import ConnectorError, PermanentError
+from connectors.errors import ConnectorError, PermanentError, RateLimited
 from connectors.registry import ConnectorRegistry
 from runtime.conditions import Clock, evaluate
 from runtime.durations import get_zone, iso, parse_duration, to_datetime
@@ -79,6 +79,7 @@ class Fail:
     error: str
     retryable: bool = False
     retry_after: float | None = None
+    throttled: bool = False  # our rate budget said wait: not a failed attempt
 
 
 Transition = Next | Sleep | Wait | Exit | Fail
@@ -122,6 +123,8 @@ def run_action(step: Step) -> Transition:
         return Fail(f"params for {action.key} are invalid: {problem}")
     try:
         output = step.host.execute(step.run, node, action.key, params, step.run.idempotency_key(node["id"]))
+    except RateLimited as exc:
+        return Fail(exc.message, True, exc.retry_after, throttled=True)
     except ConnectorError as exc:
         return Fail(exc.message, exc.retryable, getattr(exc, "retry_after", None))
     return Next("next", node.get("next"), output)
@@ -392,16 +395,15 @@ def _apply_exit(step: Step, outcome: Exit) -> None:
 def _apply_fail(step: Step, outcome: Fail) -> None:
     run, node = step.run, step.node
     retry = {**DEFAULT_RETRY, **(node.get("retry") or {})}
+    key = run.idempotency_key(node["id"])
+    if outcome.throttled:  # spread the waiting runs over half the wait again, so they do not all wake at once
+        wait = (outcome.retry_after or 1.0) * (1 + random.Random(f"{key}:{iso(step.now)}").random() / 2)
+        _retry_later(step, outcome, step.now + timedelta(seconds=wait))
+        return
     if outcome.retryable and node["type"] == "action" and run.attempt + 1 < int(retry["max_attempts"]):
         run.attempt += 1
-        key = run.idempotency_key(node["id"])
-        wake = step.now + _backoff(retry["backoff"], run.attempt, outcome.retry_after, key)
-        run.wait = {"node": node["id"], "since": iso(step.now), "kind": "retry"}
-        run.wake_at = wake
-        transition(run, RunStatus.WAITING)
-        record = _record(step, StepStatus.RETRYING)
-        record.error, record.attempt = outcome.error, run.attempt
-        step.host.save(run, record)
+        backoff = _backoff(retry["backoff"], run.attempt, outcome.retry_after, key)
+        _retry_later(step, outcome, step.now + backoff)
         return
     if node["type"] == "action" and node.get("on_error"):
         run.steps[node["id"]] = {"error": outcome.error}
@@ -418,6 +420,17 @@ def _apply_fail(step: Step, outcome: Fail) -> None:
     record.error = outcome.error
     run.error = f"{node['id']}: {outcome.error}"
     transition(run, RunStatus.FAILED)
+    step.host.save(run, record)
+
+
+def _retry_later(step: Step, outcome: Fail, wake: datetime) -> None:
+    """The run waits on the same node, same visit and idempotency key, and tries the action again."""
+    run = step.run
+    run.wait = {"node": step.node["id"], "since": iso(step.now), "kind": "retry"}
+    run.wake_at = wake
+    transition(run, RunStatus.WAITING)
+    record = _record(step, StepStatus.RETRYING)
+    record.error, record.attempt = outcome.error, run.attempt
     step.host.save(run, record)
 
 

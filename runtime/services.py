@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from cryptography.fernet import Fernet
 from redis import Redis
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from connectors.ratelimit import RateBudget
 from connectors.registry import ConnectorRegistry, default_registry
 from runtime import models
 from runtime.db import instance_home, make_engine, utcnow
@@ -35,6 +37,15 @@ def load_flow(document: Mapping[str, Any], version: int, registry: ConnectorRegi
         return Flow.from_document(document, version)
     flow = validate_and_load(document, registry)
     return Flow.from_document(flow.document, version)
+
+
+def redis_url_of(client: Redis) -> str:
+    """A URL for the server a redis-py client talks to (TCP or the embedded server's unix socket)."""
+    kw = client.connection_pool.connection_kwargs
+    auth = f":{quote(str(kw['password']), safe='')}@" if kw.get("password") else ""
+    if kw.get("path"):
+        return f"unix://{auth}{kw['path']}?db={kw.get('db', 0)}"
+    return f"redis://{auth}{kw.get('host', 'localhost')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
 
 
 def secret_key() -> bytes:
@@ -69,6 +80,7 @@ class Services:
     worker_id: str = field(default_factory=lambda: _worker_name())
     _flows: dict[tuple[str, int], Flow] = field(default_factory=dict)
     _fernet: Fernet | None = None
+    _rate_budget: RateBudget | None = None
 
     @classmethod
     def from_env(cls, *, redis: Redis | None = None, **kw: Any) -> Services:
@@ -131,6 +143,15 @@ class Services:
     def decrypt(self, token: str) -> dict[str, Any]:
         return dict(json.loads(self.fernet.decrypt(token.encode())))
 
+    @property
+    def rate_budget(self) -> RateBudget:
+        """The connectors' rate budgets, kept in this Redis and so shared by every worker."""
+        if self._rate_budget is None:
+            self._rate_budget = RateBudget(redis_url_of(self.redis))
+        return self._rate_budget
+
     def close(self) -> None:
+        if self._rate_budget is not None:
+            self._rate_budget.close()
         self.engine.dispose()
         self.redis.close()
