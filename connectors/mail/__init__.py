@@ -37,6 +37,13 @@ SEND_PARAMS = obj(
         "track_clicks": {"type": "boolean", "default": True},
         "unsubscribe_link": {"type": "boolean", "default": True,
                              "description": "Add an unsubscribe link and the List-Unsubscribe headers"},
+        "category": {"enum": ["marketing", "service"], "default": "marketing",
+                     "title": "Category",
+                     "description": "marketing (default): refused for unsubscribed contacts, with an "
+                                    "unsubscribe link. service: mail the contact needs whatever they "
+                                    "subscribed to (invoices, receipts, payment reminders, account "
+                                    "notices); it goes to unsubscribed contacts too and carries no "
+                                    "unsubscribe link. Bounced addresses are refused either way."},
     },
     ("to", "subject", "body"),
     top=True,
@@ -58,7 +65,7 @@ SEND = Action(
     key="mail.send",
     title="Send an email",
     description="Send a text (and optional HTML) email over SMTP with open/click tracking and an "
-    "unsubscribe link; refuses unsubscribed or bounced contacts.",
+    "unsubscribe link; refuses bounced contacts, and unsubscribed ones unless the mail is a service mail.",
     params_schema=SEND_PARAMS,
     output_schema=SEND_OUTPUT,
     example_output={"message_id": "<run-1.ask.1@flowright>", "to": "ada@example.com", "accepted": True},

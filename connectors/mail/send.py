@@ -19,11 +19,11 @@ def subject_contact(ctx: ActionContext) -> dict[str, Any] | None:
     return ctx.records.get("contact", contact_id)
 
 
-def refusal(contact: dict[str, Any] | None) -> str | None:
-    """Why this contact must not be mailed, or None."""
+def refusal(contact: dict[str, Any] | None, *, service: bool = False) -> str | None:
+    """Why this contact must not be mailed, or None. Service mail ignores the subscription."""
     if not contact:
         return None
-    if contact.get("subscribed") is False:
+    if contact.get("subscribed") is False and not service:
         return "the contact has unsubscribed"
     if contact.get("status") == "bounced" or contact.get("bounced") is True:
         return "the contact's address has bounced"
@@ -42,7 +42,7 @@ def tracking_for(ctx: ActionContext, params: dict[str, Any], contact: dict[str, 
         public_url=str(public_url), secret_key=str(secret_key),
         data={k: v for k, v in data.items() if v is not None},
         opens=params.get("track_opens", True), clicks=params.get("track_clicks", True),
-        unsubscribe=params.get("unsubscribe_link", True),
+        unsubscribe=params.get("unsubscribe_link", True) and params.get("category") != "service",
     )
 
 
@@ -56,7 +56,8 @@ def send_mail(ctx: ActionContext, credentials: Any, params: dict[str, Any], *,
         if message.valid_address(extra) is None:
             raise PermanentError(f"not a valid email address: {extra!r}")
     contact = subject_contact(ctx)
-    reason = refusal(contact)
+    service = params.get("category") == "service"
+    reason = refusal(contact, service=service)
     if reason:
         raise PermanentError(f"mail not sent to {to}: {reason}")
     sender = params.get("from") or credentials.get("from")

@@ -131,6 +131,22 @@ def test_refuses_unsubscribed_or_bounced_contacts(smtp_server: Any, contact: dic
     assert inbox.envelopes == []
 
 
+def test_service_mail_reaches_unsubscribed_contacts_without_an_unsubscribe_link(smtp_server: Any) -> None:
+    inbox, port = smtp_server
+    ctx = make_ctx(creds(port), records=records_with(subscribed=False), subject={"contact_id": 7},
+                   settings=SETTINGS)
+    params = {"to": "ada@example.com", "subject": "Invoice 42 is due", "body": "Pay", "category": "service"}
+    assert checked(CONNECTOR.actions)["mail.send"].run(ctx, params)["accepted"] is True
+    msg = inbox.messages[0]
+    assert msg["List-Unsubscribe"] is None
+    assert "/t/u/" not in msg.get_body(("plain",)).get_content()
+    bounced = make_ctx(creds(port), records=records_with(status="bounced"), subject={"contact_id": 7},
+                       settings=SETTINGS)
+    with pytest.raises(PermanentError, match="bounced"):
+        SEND.run(bounced, params)
+    assert len(inbox.envelopes) == 1
+
+
 def test_refuses_the_contact_of_a_deal_subject(smtp_server: Any) -> None:
     _inbox, port = smtp_server
     records = records_with(subscribed=False)
