@@ -33,6 +33,7 @@ LATER_KEY = "flowright:later"
 FLAG_KEY = "flowright:drain-queued"
 FLAG_SECONDS = 60  # a drain job that vanished (Redis flushed, worker killed) is replaced after this
 DRAIN_SECONDS = 10  # one drain job's time budget before it hands over to a fresh one
+SQLITE_GAP = 0.1  # seconds between two batches on SQLite at most (see `drain`)
 RETRY_SECONDS = 2.0  # a batch that met a busy or unreachable database is offered again after this
 
 _services: Services | None = None
@@ -99,8 +100,13 @@ def drain(limit: int | None = None) -> int:
             break
         items = [i.decode() if isinstance(i, bytes) else str(i) for i in raw]
         _fan_out(redis)
+        batch_began = time.monotonic()
         process(services, items)
         done += len(items)
+        if services.engine.dialect.name == "sqlite":
+            # SQLite has one write lock and no queue for it: a writer waiting in its busy handler retries
+            # every 100 ms at most, so a gap lets the web server and the scheduler in between batches.
+            time.sleep(min(SQLITE_GAP, time.monotonic() - batch_began))
         if time.monotonic() - started > DRAIN_SECONDS:
             _fan_out(redis)
             break

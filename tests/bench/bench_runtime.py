@@ -205,6 +205,11 @@ def worker_main(database_url: str, redis_url: str, offset: float) -> None:
 
 
 def count_runs(engine: Engine, flow: str, status: str) -> int:
+    if engine.dialect.name == "sqlite":  # a plain read: it must not queue for the write lock
+        path = make_url(str(engine.url)).database
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)) as conn:
+            query = "SELECT count(*) FROM run WHERE flow_key = ? AND status = ?"
+            return int(conn.execute(query, (flow, status)).fetchone()[0])
     with Session(engine) as session:
         query = select(func.count()).select_from(Run).where(Run.flow_key == flow, Run.status == status)
         return int(session.execute(query).scalar() or 0)
