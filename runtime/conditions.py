@@ -299,6 +299,8 @@ def _eval_leaf(cond: Mapping[str, Any], scope: Mapping[str, Any], clock: Clock, 
         return fn(actual, expected, clock)
     except ConditionError as exc:
         raise ConditionError(exc.message, pointer=exc.pointer or f"{ptr}/value") from None
+    except DurationError as exc:  # a date the duration moves beyond the calendar
+        raise ConditionError(str(exc), pointer=f"{ptr}/value") from None
 
 
 COMBINATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any], Clock, str], bool]] = {

@@ -22,6 +22,8 @@ from runtime.errors import DurationError
 # The syntax the schema accepts (an optional sign, then ISO-8601 designators; no bare "P" or "PT").
 DURATION_PATTERN = r"^-?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
+# The longest duration a flow may use: far beyond any real wait, short of the calendar's end.
+MAX_SPAN = timedelta(days=1000 * 365)
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,22 @@ class Duration:
     seconds: float = 0.0
 
     def add_to(self, moment: datetime, tz: tzinfo | None = None) -> datetime:
-        """`moment` moved by this duration, calendar parts on `tz`'s wall clock; returns UTC."""
+        """`moment` moved by this duration, calendar parts on `tz`'s wall clock; returns UTC.
+
+        DurationError when the result falls outside the calendar (before year 1 or after 9999)."""
+        try:
+            return self._add_to(moment, tz)
+        except (ValueError, OverflowError):
+            raise DurationError(
+                f"{self} from {moment:%Y-%m-%d} leaves the calendar (years 1 to 9999)"
+            ) from None
+
+    def __str__(self) -> str:
+        sign = "-" if self.sign < 0 else ""
+        clock = f"T{self.seconds:g}S" if self.seconds else ""
+        return f"{sign}P{self.years}Y{self.months}M{self.days}D{clock}"
+
+    def _add_to(self, moment: datetime, tz: tzinfo | None) -> datetime:
         local = moment.astimezone(tz or UTC)
         if self.years or self.months:
             months = local.month - 1 + self.sign * (self.years * 12 + self.months)
@@ -69,13 +86,16 @@ def parse_duration(text: str) -> Duration:
     try:
         calendar = isodate.parse_duration(date_part) if date_part != "P" else timedelta()
         clock = isodate.parse_duration(f"PT{time_part}") if time_part else timedelta()
-    except (isodate.ISO8601Error, ValueError) as exc:
+    except (isodate.ISO8601Error, ValueError, OverflowError) as exc:
         raise DurationError(f"{text!r} is not an ISO-8601 duration: {exc}") from None
     if isinstance(calendar, isodate.Duration):
         years, months, days = int(calendar.years), int(calendar.months), calendar.tdelta.days
     else:
         years, months, days = 0, 0, calendar.days
-    return Duration(sign, years, months, days, clock.total_seconds())
+    found = Duration(sign, years, months, days, clock.total_seconds())
+    if abs(found.approx()) > MAX_SPAN:
+        raise DurationError(f"{text!r} is longer than {MAX_SPAN.days // 365} years")
+    return found
 
 
 def is_duration(text: Any) -> bool:

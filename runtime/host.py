@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import ActionContext, Delivery, RunInfo
+from connectors.credentials import CredentialError
 from connectors.errors import ConnectorError, PermanentError, RateLimited
 from runtime import ingest
 from runtime.flow import Flow
@@ -309,7 +310,13 @@ class DbHost:
                     f"`flowright credentials put {spec.connector} {name} JSON`"
                 )
             return {}
-        return self.services.decrypt(row.ciphertext)
+        try:
+            return self.services.decrypt(row.ciphertext)
+        except CredentialError:
+            raise PermanentError(
+                f"the {spec.connector} credential {name!r} cannot be decrypted with this instance's secret "
+                "key (FLOWRIGHT_SECRET_KEY changed?); store it again with `flowright credentials put`"
+            ) from None
 
     def _journal_failure(self, journal: Step, error: str) -> None:
         journal.status, journal.error, journal.finished_at = str(StepStatus.FAILED), error, self.now()

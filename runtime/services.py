@@ -6,7 +6,6 @@ it through `runtime.jobs.install`. Published flow versions are immutable, so the
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import uuid
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from connectors.credentials import CredentialBox
 from connectors.ratelimit import RateBudget
 from connectors.registry import ConnectorRegistry, default_registry
 from runtime import models
@@ -79,7 +79,7 @@ class Services:
     batch_size: int = field(default_factory=lambda: int(_env_number("FLOWRIGHT_BATCH_SIZE", 200)))
     worker_id: str = field(default_factory=lambda: _worker_name())
     _flows: dict[tuple[str, int], Flow] = field(default_factory=dict)
-    _fernet: Fernet | None = None
+    _box: CredentialBox | None = None
     _rate_budget: RateBudget | None = None
 
     @classmethod
@@ -132,16 +132,19 @@ class Services:
 
     # ------------------------------------------------------------ credentials (Fernet ciphertext at rest)
     @property
-    def fernet(self) -> Fernet:
-        if self._fernet is None:
-            self._fernet = Fernet(secret_key())
-        return self._fernet
+    def credential_box(self) -> CredentialBox:
+        """Encryption with the instance secret (any string: FLOWRIGHT_SECRET_KEY or the generated key file),
+        the same derivation `connectors.credentials` documents, so every process reads every ciphertext."""
+        if self._box is None:
+            self._box = CredentialBox(secret_key().decode())
+        return self._box
 
     def encrypt(self, values: Mapping[str, Any]) -> str:
-        return self.fernet.encrypt(json.dumps(dict(values)).encode()).decode()
+        return self.credential_box.encrypt(values)
 
     def decrypt(self, token: str) -> dict[str, Any]:
-        return dict(json.loads(self.fernet.decrypt(token.encode())))
+        """The values; CredentialError when this instance's key cannot open them."""
+        return self.credential_box.decrypt(token)
 
     @property
     def rate_budget(self) -> RateBudget:

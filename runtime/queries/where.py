@@ -23,7 +23,7 @@ from runtime.conditions import (
     evaluate,
 )
 from runtime.durations import is_duration, parse_duration, to_datetime
-from runtime.errors import ConditionError, TemplateError
+from runtime.errors import ConditionError, DurationError, TemplateError
 from runtime.queries.errors import Invalid
 from runtime.templates import check_syntax, is_template
 
@@ -128,12 +128,12 @@ def _value_problem(op: str, value: Any) -> str | None:
 
 def _reachable(text: str) -> bool:
     """Whether now plus or minus the duration is still a datetime (P9999Y is not)."""
-    span = parse_duration(text)
     now = datetime.now(UTC)
     try:
+        span = parse_duration(text)
         for sign in (1, -1):
             type(span)(sign, span.years, span.months, span.days, span.seconds).add_to(now)
-    except (ValueError, OverflowError):
+    except (DurationError, ValueError, OverflowError):
         return False
     return True
 

@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from connectors.registry import default_registry
+from runtime.conditions import Clock, evaluate
 from runtime.durations import get_zone, parse_duration
-from runtime.errors import DurationError
+from runtime.errors import ConditionError, DurationError
+from runtime.validation import validate_flow
 from runtime.windows import next_opening
 
 VILNIUS = get_zone("Europe/Vilnius")
@@ -80,3 +83,24 @@ def test_opening_in_the_skipped_hour_moves_one_hour_on() -> None:
     # 03:00-04:00 does not exist in Vilnius on 2026-03-29: a 03:30 opening is 04:30 local (01:30 UTC)
     opening = next_opening(utc(2026, 3, 28, 22), {"days": ["sun"], "from": "03:30", "to": "05:00"}, VILNIUS)
     assert opening == utc(2026, 3, 29, 1, 30)
+
+
+# ---------------------------------------------------------------- durations at the calendar's edges
+
+
+def test_absurd_durations_are_refused_by_the_parser_and_the_validator() -> None:
+    for text in ("P9999Y", "P99999999999999D", "PT99999999999999999H"):
+        with pytest.raises(DurationError):
+            parse_duration(text)
+    flow = {"format": "flowright/v1", "key": "k", "name": "n", "triggers": [], "start": "d",
+            "nodes": [{"id": "d", "type": "delay", "duration": "P9999Y"}]}
+    [problem] = validate_flow(flow, default_registry())
+    assert problem.pointer == "/nodes/0/duration" and "longer than 1000 years" in problem.message
+
+
+def test_a_date_moved_beyond_the_calendar_is_a_condition_error_not_a_crash() -> None:
+    far = Clock(datetime(9500, 1, 1, tzinfo=UTC), UTC)
+    with pytest.raises(ConditionError, match="leaves the calendar") as caught:
+        condition = {"field": "contact.seen", "op": "within", "value": "P999Y"}
+        evaluate(condition, {"contact": {"seen": "9400-01-01"}}, far, "/nodes/0/rules/0/when")
+    assert caught.value.pointer == "/nodes/0/rules/0/when/value"
