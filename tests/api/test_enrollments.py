@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from runtime import operations
 from runtime.services import Services
 from tests.api.conftest import drain, error_of
 from tests.api.flowdocs import drip
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
 
 def test_segment_enrollment_with_progress(

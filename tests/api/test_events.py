@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from runtime.services import Services
 from tests.api.conftest import drain, error_of
 from tests.api.flowdocs import drip
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
 
 def event(n: int, **extra: object) -> dict[str, object]:

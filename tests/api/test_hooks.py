@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from runtime import hooks
@@ -13,6 +14,8 @@ from runtime.services import Services
 from tests.api.conftest import drain, error_of
 from tests.api.flowdocs import drip
 from tests.durable.conftest import Clock
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
 
 def setup_hook(editor: FlaskClient, signed: bool = False) -> dict[str, Any]:
