@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from runtime import operations
 from runtime.models import Flow as FlowRow
-from runtime.models import FlowHook
+from runtime.models import FlowHook, TriggerIndex
 from runtime.services import Services
 
 WINDOW = 300
@@ -65,6 +65,12 @@ def _flow_exists(session: Session, key: str) -> None:
         raise LookupError(f"there is no flow {key!r}")
 
 
+def listening(session: Session, key: str) -> bool:
+    """Whether the published version has a webhook trigger (else deliveries start nothing)."""
+    query = select(TriggerIndex.id).where(TriggerIndex.flow_key == key, TriggerIndex.kind == "webhook")
+    return session.execute(query).first() is not None
+
+
 def create(services: Services, key: str, signed: bool) -> dict[str, Any]:
     """Make (or replace) the flow's webhook URL; the answer holds the signing secret, shown this once."""
     token = secrets.token_urlsafe(24)
@@ -78,7 +84,8 @@ def create(services: Services, key: str, signed: bool) -> dict[str, Any]:
         row.created_at = services.now()
         session.add(row)
         session.commit()
-    out: dict[str, Any] = {"flow": key, "url": _url(services, token), "signed": signed}
+        live = listening(session, key)
+    out: dict[str, Any] = {"flow": key, "url": _url(services, token), "signed": signed, "listening": live}
     if secret:
         out["secret"] = secret
     return out
@@ -91,7 +98,8 @@ def describe(services: Services, key: str) -> dict[str, Any]:
         if row is None:
             raise LookupError(f"flow {key!r} has no webhook URL yet")
         token = services.decrypt(row.token_ciphertext)["token"]
-        return {"flow": key, "url": _url(services, token), "signed": row.secret_ciphertext is not None}
+        return {"flow": key, "url": _url(services, token), "signed": row.secret_ciphertext is not None,
+                "listening": listening(session, key)}
 
 
 def delete(services: Services, key: str) -> None:

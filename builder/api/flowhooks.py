@@ -28,6 +28,7 @@ class HookOut(BaseModel):
     flow: str
     url: str
     signed: bool
+    listening: bool = Field(description="the published version has a webhook trigger; else nothing starts")
     secret: str | None = Field(default=None, description="the signing secret: only when it is made")
 
 

@@ -40,6 +40,7 @@ def test_unsigned_hook_starts_a_run(client: FlaskClient, editor: FlaskClient, vi
                                     services: Services) -> None:
     hook = setup_hook(editor)
     assert "secret" not in hook and hook["url"].startswith("http://localhost:5000/hooks/")
+    assert hook["listening"] is True
     reply = client.post(path_of(hook), json={"email": "web@example.com", "plan": "pro"})
     assert reply.status_code == 202, reply.get_json()
     drain(services)
@@ -100,3 +101,5 @@ def test_rotate_and_remove(client: FlaskClient, editor: FlaskClient, viewer: Fla
     assert client.post(path_of(new), json={}).status_code == 404
     assert editor.get("/api/flows/drip/hook").status_code == 404
     assert editor.post("/api/flows/none/hook", json={}).status_code == 404
+    editor.post("/api/flows", json={**drip(key="draft"), "triggers": [{"type": "manual"}]})
+    assert editor.post("/api/flows/draft/hook", json={}).get_json()["listening"] is False
