@@ -92,9 +92,14 @@ class FlowPath(BaseModel):
     key: str = Field(max_length=120)
 
 
+class SubjectIn(BaseModel):
+    contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    deal_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    email: str | None = Field(default=None, max_length=320, description="a contact by e-mail")
+
+
 class EnrollIn(BaseModel):
-    subject: dict[str, int] = Field(examples=[{"contact_id": 7}],
-                                    description='{"contact_id": N} or {"deal_id": N}')
+    subject: SubjectIn = Field(examples=[{"contact_id": 7}, {"email": "ann@example.com"}, {"deal_id": 3}])
     trigger: dict[str, Any] | None = Field(default=None, description="the run's trigger data")
 
 
@@ -163,9 +168,16 @@ def retry_failed(body: RetryFailedIn) -> Any:
          summary="Start a run of the published flow for one subject")
 @requires("editor")
 def enroll(path: FlowPath, body: EnrollIn) -> Any:
-    subject = {k: v for k, v in body.subject.items() if k in ("contact_id", "deal_id")}
+    given = body.subject
+    pairs = (("contact_id", given.contact_id), ("deal_id", given.deal_id))
+    subject = {k: v for k, v in pairs if v is not None}
+    if given.email and "contact_id" not in subject:
+        found = operations.get_record(services(), "contact", given.email)
+        if found is None:
+            raise not_found(f"there is no contact {given.email}")
+        subject["contact_id"] = found["id"]
     if not subject:
-        raise bad_request('subject: give {"contact_id": N} or {"deal_id": N}', "/subject")
+        raise bad_request('subject: give {"contact_id": N}, {"deal_id": N} or {"email": "..."}', "/subject")
     try:
         run_id = operations.enroll(services(), path.key, subject, body.trigger)
     except LookupError as exc:

@@ -54,6 +54,11 @@ def test_enroll_refusals(editor: FlaskClient, services: Services) -> None:
     assert empty.status_code == 400 and error_of(empty)["details"][0]["path"] == "/subject"
     bad = editor.post("/api/flows/drip/enroll", json={"subject": {"contact_id": "x"}})
     assert bad.status_code == 422 and error_of(bad)["details"][0]["path"].startswith("/subject")
+    missing = editor.post("/api/flows/drip/enroll", json={"subject": {"email": "nobody@example.com"}})
+    assert missing.status_code == 404
+    contact(services, "byemail@example.com")
+    by_email = editor.post("/api/flows/drip/enroll", json={"subject": {"email": "byemail@example.com"}})
+    assert by_email.status_code == 201 and by_email.get_json()["run_id"]
 
 
 def test_filters_and_cursor_pages(editor: FlaskClient, viewer: FlaskClient, services: Services,
