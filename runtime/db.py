@@ -7,6 +7,7 @@ configuration in code (`upgrade`), so `flowright db upgrade` needs no ini file.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,6 +114,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     url = url or database_url()
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plug-in otherwise
     command.upgrade(alembic_config(url), revision)
 
 
