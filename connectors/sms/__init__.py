@@ -10,6 +10,8 @@ CREDENTIALS_SCHEMA = obj(
     {
         "account_sid": string("Twilio Account SID (AC...)"),
         "auth_token": secret("Twilio auth token"),
+        "api_key_sid": string("API key SID (SK...): used with its secret instead of the auth token"),
+        "api_key_secret": secret("API key secret"),
         "from": string("Default sender: an E.164 number, a short code or an alphanumeric sender id"),
         "messaging_service_sid": string("Send through a Messaging Service (MG...) instead of `from`"),
         "base_url": string("API base URL", default="https://api.twilio.com"),
@@ -20,8 +22,9 @@ CREDENTIALS_SCHEMA = obj(
                            description="No SMS between these local times (in the contact's timezone)"),
         "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 15},
     },
-    ("account_sid", "auth_token"),
+    ("account_sid",),
     top=True,
+    anyOf=[{"required": ["auth_token"]}, {"required": ["api_key_sid", "api_key_secret"]}],
 )
 
 SEND_PARAMS = obj(
