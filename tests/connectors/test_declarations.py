@@ -84,7 +84,7 @@ def _write_only(schema: dict[str, Any]) -> set[str]:
 def test_secrets_are_write_only() -> None:
     secrets = {c.key: _write_only(c.credentials_schema) for c in REGISTRY}
     assert secrets["mail"] == {"password"}
-    assert secrets["sms"] == {"auth_token"}
+    assert secrets["sms"] == {"auth_token", "api_key_secret"}
     assert secrets["slack"] == {"webhook_url", "bot_token"}
     assert secrets["accounting"] == {"access_token"}
     assert secrets["webhook"] == {"signing_secret"}
