@@ -59,16 +59,37 @@ def json_or_none(response: requests.Response) -> Any:
         return None
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def body_text(response: requests.Response, limit: int = 300) -> str | None:
+    """The body as a short plain text for an error message: an HTML page (a proxy's 502, a login page)
+    gives only its title, XML its text without tags, so no markup reaches a message."""
+    text = response.text.strip()
+    if not text:
+        return None
+    content_type = response.headers.get("Content-Type", "").lower()
+    if "html" in content_type or text[:15].lower().startswith(("<!doctype html", "<html")):
+        title = _TITLE.search(text)
+        text = title.group(1) if title else ""
+    elif "xml" in content_type or text.startswith("<"):
+        text = _TAG.sub(" ", text)
+    return " ".join(text.split())[:limit] or None
+
+
 def error_for(provider: str, response: requests.Response, read_message: MessageReader,
               secrets: Iterable[Any] = ()) -> ConnectorError:
     """The error for a non-2xx answer: 408, 425, 429 and 5xx retryable (with Retry-After), other 4xx
-    permanent."""
+    permanent, and so is a redirect (provider calls do not follow them: the base URL is wrong)."""
     try:
         detail = read_message(response)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         detail = None
     status = response.status_code
     suffix = f": {detail}" if detail else (f" {response.reason}" if response.reason else "")
+    if 300 <= status < 400 and response.headers.get("Location"):
+        suffix += " (a redirect, not followed: check the base URL)"
     message = scrub(f"{provider} answered {status}{suffix}", secrets)
     if status in RETRYABLE_4XX or status >= 500:
         return RetryableError(message, status=status, retry_after=retry_after(response))

@@ -34,7 +34,7 @@ def _faults(data: Any) -> str | None:
 
 
 def _message(response: requests.Response) -> str | None:
-    return _faults(httpmap.json_or_none(response)) or response.text.strip()[:300] or None
+    return _faults(httpmap.json_or_none(response)) or httpmap.body_text(response)
 
 
 def quote(value: str) -> str:
@@ -61,7 +61,8 @@ class QuickBooks:
         headers = {"Authorization": f"Bearer {creds['access_token']}", "Accept": "application/json"}
         try:
             response = self.ctx.http.request(method, f"{self.base}{path}", params=query, json=body,
-                                             headers=headers, timeout=float(creds.get("timeout") or 20))
+                                             headers=headers, allow_redirects=False,
+                                             timeout=float(creds.get("timeout") or 20))
         except requests.RequestException as exc:
             httpmap.transport_error("QuickBooks", exc)
         httpmap.raise_for("QuickBooks", response, _message, [creds.get("access_token")])

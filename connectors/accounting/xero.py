@@ -42,7 +42,7 @@ def _message(response: requests.Response) -> str | None:
         return f"rate limit reached ({problem} limit)"
     data = httpmap.json_or_none(response)
     if not isinstance(data, dict):
-        return response.text.strip()[:300] or None
+        return httpmap.body_text(response)
     found = _validation_errors(data.get("Elements") or [])
     if found:
         return "; ".join(dict.fromkeys(found))
@@ -78,7 +78,8 @@ class Xero:
             headers["Idempotency-Key"] = idempotency_key
         try:
             response = self.ctx.http.request(method, f"{self.base}{path}", params=params, json=body,
-                                             headers=headers, timeout=float(creds.get("timeout") or 20))
+                                             headers=headers, allow_redirects=False,
+                                             timeout=float(creds.get("timeout") or 20))
         except requests.RequestException as exc:
             httpmap.transport_error("Xero", exc)
         httpmap.raise_for("Xero", response, _message, [creds.get("access_token")])

@@ -31,7 +31,7 @@ def _message(response: requests.Response) -> str | None:
         for key in ("message", "error_description", "error", "details"):
             if data.get(key):
                 return str(data[key])[:300]
-    return response.text.strip()[:300] or None
+    return httpmap.body_text(response)
 
 
 def send_time(value: str) -> str:
@@ -49,7 +49,7 @@ def call(ctx: ActionContext, method: str, url: str, **kwargs: Any) -> Any:
     """The Trustpilot request helper: timeouts, error mapping with Trustpilot's `message`."""
     try:
         timeout = float(ctx.credentials.get("timeout") or 15)
-        response = ctx.http.request(method, url, timeout=timeout, **kwargs)
+        response = ctx.http.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
         httpmap.transport_error("Trustpilot", exc)
     creds = ctx.credentials

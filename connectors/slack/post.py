@@ -20,7 +20,7 @@ def _message(response: requests.Response) -> str | None:
     data = httpmap.json_or_none(response)
     if isinstance(data, dict) and data.get("error"):
         return str(data["error"])
-    return response.text.strip()[:200] or None  # webhooks answer a bare code: invalid_payload, no_text...
+    return httpmap.body_text(response, 200)  # webhooks answer a bare code: invalid_payload, no_text...
 
 
 def call(ctx: ActionContext, url: str, payload: dict[str, Any], token: str | None = None) -> Any:
@@ -30,7 +30,8 @@ def call(ctx: ActionContext, url: str, payload: dict[str, Any], token: str | Non
         headers["Authorization"] = f"Bearer {token}"
     timeout = float(ctx.credentials.get("timeout") or 10)
     try:
-        response = ctx.http.post(url, json=payload, headers=headers, timeout=timeout)
+        response = ctx.http.post(url, json=payload, headers=headers, timeout=timeout,
+                                 allow_redirects=False)
     except requests.RequestException as exc:
         httpmap.transport_error("Slack", exc)
     secrets = [ctx.credentials.get("bot_token"), ctx.credentials.get("webhook_url")]

@@ -35,7 +35,7 @@ def _message(response: requests.Response) -> str | None:
     `{"errors": [{"code", "message", "infoUrl"}]}` (newer product APIs)."""
     data = httpmap.json_or_none(response)
     if not isinstance(data, dict):
-        return response.text.strip()[:200] or None
+        return httpmap.body_text(response, 200)
     listed = data.get("errors")
     errors: list[Any] = listed if isinstance(listed, list) else [data]
     texts = [f"{e['message']} (error {e['code']})" if e.get("code") else str(e["message"])

@@ -23,8 +23,7 @@ def _message(response: requests.Response) -> str | None:
                 return value[:300]
             if isinstance(value, dict) and isinstance(value.get("message"), str):
                 return str(value["message"])[:300]
-    text = response.text.strip()
-    return text[:300] or None
+    return httpmap.body_text(response)
 
 
 SENSITIVE = re.compile(r"auth|token|key|secret|cookie|signature|password", re.IGNORECASE)

@@ -27,7 +27,7 @@ def _message(response: requests.Response) -> str | None:
     data = httpmap.json_or_none(response)
     if isinstance(data, dict) and isinstance(data.get("error") or data.get("message"), str):
         return str(data.get("error") or data.get("message"))[:300]
-    return response.text.strip()[:300] or None
+    return httpmap.body_text(response)
 
 
 def post(ctx: ActionContext, url: str, body: bytes, headers: dict[str, str],
