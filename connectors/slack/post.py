@@ -11,9 +11,20 @@ import requests
 from connectors import httpmap
 from connectors.base import ActionContext, PermanentError, RetryableError
 
-# chat.postMessage errors that a later attempt may not meet
-RETRYABLE_ERRORS = {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
-                    "request_timeout"}
+# chat.postMessage errors that a later attempt may not meet. Not `fatal_error`: Slack calls it
+# catastrophic and says part of the call may have succeeded, so a repeat could post twice.
+RETRYABLE_ERRORS = {"ratelimited", "rate_limited", "internal_error", "service_unavailable", "request_timeout"}
+
+
+def _details(data: dict[str, Any]) -> str:
+    """Slack's explanations beside the code: `response_metadata.messages` (invalid_blocks says which
+    block) or `errors`."""
+    metadata = data.get("response_metadata")
+    listed = metadata.get("messages") if isinstance(metadata, dict) else None
+    listed = listed if isinstance(listed, list) else data.get("errors")
+    if not isinstance(listed, list):
+        return ""
+    return "; ".join(str(m) for m in listed if m)[:300]
 
 
 def _message(response: requests.Response) -> str | None:
@@ -38,8 +49,10 @@ def call(ctx: ActionContext, url: str, payload: dict[str, Any], token: str | Non
     httpmap.raise_for("Slack", response, _message, secrets)
     data = httpmap.json_or_none(response)
     if isinstance(data, dict) and data.get("ok") is False:
-        error = httpmap.scrub(str(data.get("error") or "unknown_error"), secrets)
-        message = f"Slack answered error: {error}"
+        error = str(data.get("error") or "unknown_error")
+        details = _details(data)
+        message = httpmap.scrub(f"Slack answered error: {error}" + (f" ({details})" if details else ""),
+                                secrets)
         if error in RETRYABLE_ERRORS:
             raise RetryableError(message, status=response.status_code,
                                  retry_after=httpmap.retry_after(response))
@@ -59,6 +72,9 @@ def _via_bot(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     base = str(ctx.credentials.get("base_url") or "https://slack.com/api").rstrip("/")
     data = call(ctx, f"{base}/chat.postMessage", {"channel": channel, **_payload(params)},
                 token=str(ctx.credentials["bot_token"]))
+    if not isinstance(data, dict) or data.get("ok") is not True:  # not a Web API answer: never post twice
+        raise PermanentError("Slack accepted the request but did not answer ok; the message may have been "
+                             "posted")
     return {"ok": True, "channel": str(data.get("channel") or channel), "ts": str(data.get("ts") or "")}
 
 

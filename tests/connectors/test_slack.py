@@ -30,6 +30,15 @@ def slack_api(seen: Seen) -> Reply:
         return Reply(200, {"ok": False, "error": "channel_not_found"})
     if not body.get("text") and not body.get("blocks"):
         return Reply(200, {"ok": False, "error": "no_text"})
+    if any(block.get("type") not in ("section", "divider", "header") for block in body.get("blocks", [])):
+        return Reply(200, {"ok": False, "error": "invalid_blocks", "errors": ["invalid additional property: "
+                           "kind [json-pointer:/blocks/0]"], "response_metadata": {"messages": [
+                           "[ERROR] invalid additional property: kind [json-pointer:/blocks/0]"]}})
+    if body.get("text") == "fatal":
+        return Reply(200, {"ok": False, "error": "fatal_error"})
+    if body.get("text") == "proxied":
+        return Reply(200, "<html><body>Welcome to the captive portal</body></html>",
+                     {"Content-Type": "text/html"})
     return Reply(200, {"ok": True, "channel": "C0123456789", "ts": "1700000000.000100",
                        "message": {"text": body.get("text"), "type": "message"}})
 
@@ -74,6 +83,22 @@ def test_chat_post_message_errors_do_not_leak_the_token() -> None:
         assert "SECRETTOKEN" not in str(info.value) and "SECRETTOKEN" not in repr(info.value.args)
         with pytest.raises(PermanentError, match="needs a channel"):
             POST.run(ctx, {"text": "x"})
+
+
+def test_chat_post_message_answers_that_may_hide_a_post_are_not_retried() -> None:
+    with local_server(slack_api) as server:
+        ctx = make_ctx({"bot_token": TOKEN, "base_url": server.url + "/api"})
+        with pytest.raises(PermanentError, match="fatal_error"):
+            POST.run(ctx, {"text": "fatal", "channel": "C0123456789"})
+        with pytest.raises(PermanentError, match="may have been posted"):
+            POST.run(ctx, {"text": "proxied", "channel": "C0123456789"})
+
+
+def test_invalid_blocks_say_which_block() -> None:
+    with local_server(slack_api) as server:
+        ctx = make_ctx({"bot_token": TOKEN, "base_url": server.url + "/api"})
+        with pytest.raises(PermanentError, match=r"invalid_blocks \(\[ERROR\] .*json-pointer:/blocks/0"):
+            POST.run(ctx, {"text": "x", "channel": "C0123456789", "blocks": [{"kind": "section"}]})
 
 
 def test_incoming_webhook() -> None:
