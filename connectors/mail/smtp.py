@@ -84,7 +84,12 @@ def deliver(credentials: Mapping[str, Any], msg: EmailMessage, to: list[str]) ->
                     status=exc.smtp_code) from None
     except ssl.SSLCertVerificationError as exc:
         raise PermanentError(f"SMTP server certificate was not accepted ({exc.verify_message})") from None
-    except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
+    except smtplib.SMTPException as exc:
+        if isinstance(exc, smtplib.SMTPServerDisconnected):  # dropped mid-session: a retry may get through
+            raise RetryableError(f"SMTP server {host}:{port} closed the connection") from None
+        # smtplib's own refusals, e.g. "No suitable authentication method found": settings, not the network
+        raise PermanentError(f"SMTP session with {host}:{port} failed: {exc}") from None
+    except (TimeoutError, OSError) as exc:  # after SMTPException, which is an OSError too
         kind = type(exc).__name__
         raise RetryableError(f"SMTP server {host}:{port} could not be reached ({kind})") from None
     return {rcpt: _reply(code, text) for rcpt, (code, text) in refused.items()}
