@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ class Provider(Protocol):
 
 
 PROVIDERS: dict[str, Callable[[ActionContext], Provider]] = {"xero": Xero, "quickbooks": QuickBooks}
+TITLES = {"xero": "Xero", "quickbooks": "QuickBooks"}
 
 
 def provider(ctx: ActionContext) -> Provider:
@@ -30,6 +32,18 @@ def provider(ctx: ActionContext) -> Provider:
     if name not in PROVIDERS:
         raise PermanentError(f"unknown accounting provider {name!r}; known: {', '.join(PROVIDERS)}")
     return PROVIDERS[str(name)](ctx)
+
+
+@contextmanager
+def answer_shape(ctx: ActionContext) -> Iterator[None]:
+    """A 2xx without the record we asked for (a proxy, an API change) fails the step with a reason
+    instead of a KeyError from deep inside the provider class."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        name = TITLES.get(str(ctx.credentials.get("provider")), "the accounting provider")
+        raise PermanentError(f"{name} answered without the expected record "
+                             f"({type(exc).__name__}: {exc})") from None
 
 
 def request_key(ctx: ActionContext, purpose: str) -> str:
@@ -43,6 +57,11 @@ def _today(ctx: ActionContext) -> str:
 
 
 def run_find_or_create_customer(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+    with answer_shape(ctx):
+        return _find_or_create_customer(ctx, params)
+
+
+def _find_or_create_customer(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     books = provider(ctx)
     email = params.get("email") or None
     found = books.find_customer(email=email) if email else None
@@ -78,10 +97,13 @@ def run_create_invoice(ctx: ActionContext, params: dict[str, Any]) -> dict[str, 
     books = provider(ctx)
     invoice_date = str(params.get("date") or _today(ctx))
     invoice = {**params, "date": invoice_date, "due_date": _due_date(ctx, params, invoice_date)}
-    customer_id = _customer_id(books, str(params["customer"]))
-    return books.create_invoice(customer_id, invoice, request_key(ctx, "invoice"))
+    with answer_shape(ctx):
+        customer_id = _customer_id(books, str(params["customer"]))
+        return books.create_invoice(customer_id, invoice, request_key(ctx, "invoice"))
 
 
 def run_record_payment(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     payment = {**params, "date": str(params.get("date") or _today(ctx))}
-    return provider(ctx).record_payment(payment, request_key(ctx, "payment"))
+    books = provider(ctx)
+    with answer_shape(ctx):
+        return books.record_payment(payment, request_key(ctx, "payment"))

@@ -210,6 +210,23 @@ def test_quickbooks_throttle_outage_and_a_truncated_token_echo() -> None:
         assert token[:8] not in str(denied.value) and "***" in str(denied.value)
 
 
+@pytest.mark.parametrize("provider", ["xero", "quickbooks"])
+def test_a_2xx_without_the_record_is_a_permanent_error(provider: str) -> None:
+    """A proxy or an API change answering 200 with something else fails with a reason, not a KeyError."""
+    def answer(seen: Seen) -> Reply:
+        if seen.method == "GET":  # nobody found: the action goes on to create
+            return Reply(200, {"Contacts": []} if provider == "xero" else {"QueryResponse": {}})
+        return Reply(200, {"Status": "OK"})
+
+    with local_server(answer) as server:
+        creds = xero_creds(server.url) if provider == "xero" else qbo_creds(server.url)
+        name = "Xero" if provider == "xero" else "QuickBooks"
+        with pytest.raises(PermanentError, match=f"{name} answered without the expected record"):
+            CUSTOMER.run(make_ctx(creds), {"name": "Ada", "email": "ada@example.com"})
+        with pytest.raises(PermanentError, match="without the expected record"):
+            INVOICE.run(make_ctx(creds), {"customer": "c-1", "lines": LINES})
+
+
 def test_unknown_provider() -> None:
     with pytest.raises(PermanentError, match="known: xero, quickbooks"):
         CONNECTOR.actions["accounting.record_payment"].run(make_ctx({"provider": "sage"}),
