@@ -40,6 +40,9 @@ class XeroServer:
                                "Detail": "AuthorizationUnsuccessful", "Instance": "c3d4", "Extensions": {}})
         if seen.headers.get("accept") != "application/json":
             return Reply(406, "<Response>xml</Response>")
+        if seen.method in ("POST", "PUT") and seen.headers.get("content-type") != "application/json":
+            return Reply(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException",
+                               "Message": "Invalid Json data"})
         key = seen.headers.get("idempotency-key")
         if key and key in self.replies_by_key:
             return self.replies_by_key[key]

@@ -47,6 +47,10 @@ def slack_hook(seen: Seen) -> Reply:
     """An incoming webhook: text `ok`, or a bare error code with a 4xx."""
     if seen.path != HOOK_PATH:
         return Reply(404, "no_service")
+    if seen.method != "POST":
+        return Reply(405, "invalid_method")
+    if not seen.headers.get("content-type", "").startswith("application/json"):
+        return Reply(400, "invalid_payload")  # a form body needs payload=..., anything else is refused
     body = seen.json()
     if "text" not in body and "blocks" not in body:
         return Reply(400, "no_text")

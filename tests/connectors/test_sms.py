@@ -36,6 +36,10 @@ def twilio(seen: Seen) -> Reply:
     if form.get("To") == "+15005550001":  # Twilio's magic test number for an invalid 'To'
         return Reply(400, {"code": 21211, "message": "The 'To' number +15005550001 is not a valid phone "
                            "number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400})
+    if not form.get("To"):
+        return Reply(400, {"code": 21604, "message": "A 'To' phone number is required.", "status": 400})
+    if not form.get("Body") and not form.get("MediaUrl") and not form.get("ContentSid"):
+        return Reply(400, {"code": 21602, "message": "Message body is required.", "status": 400})
     if "From" not in form and "MessagingServiceSid" not in form:
         return Reply(400, {"code": 21603, "message": "A 'From' phone number is required.", "status": 400})
     if form["To"] == "+37060000429":
