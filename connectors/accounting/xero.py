@@ -88,7 +88,7 @@ class Xero:
             raise PermanentError("Xero answered something that is not JSON", status=response.status_code)
         errors = _validation_errors([v for k, v in data.items() if k != "Elements"])
         if errors:  # summarizeErrors=false answers 200 with HasErrors items
-            detail = "; ".join(dict.fromkeys(errors))
+            detail = httpmap.scrub("; ".join(dict.fromkeys(errors)), [creds.get("access_token")])
             raise PermanentError(f"Xero refused: {detail}", status=response.status_code)
         return data
 

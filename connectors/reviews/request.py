@@ -45,7 +45,7 @@ def send_time(value: str) -> str:
     return moment.astimezone(UTC).strftime("%m/%d/%Y %H:%M:%S")
 
 
-def call(ctx: ActionContext, method: str, url: str, **kwargs: Any) -> Any:
+def call(ctx: ActionContext, method: str, url: str, *, token: str | None = None, **kwargs: Any) -> Any:
     """The Trustpilot request helper: timeouts, error mapping with Trustpilot's `message`."""
     try:
         timeout = float(ctx.credentials.get("timeout") or 15)
@@ -53,7 +53,7 @@ def call(ctx: ActionContext, method: str, url: str, **kwargs: Any) -> Any:
     except requests.RequestException as exc:
         httpmap.transport_error("Trustpilot", exc)
     creds = ctx.credentials
-    secrets = [creds.get(k) for k in ("trustpilot_api_secret", "trustpilot_access_token")]
+    secrets = [creds.get(k) for k in ("trustpilot_api_secret", "trustpilot_access_token")] + [token]
     httpmap.raise_for("Trustpilot", response, _message, secrets)
     return httpmap.json_or_none(response)
 
@@ -93,7 +93,7 @@ def _trustpilot(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     if creds.get("business_user_id"):  # on whose behalf, needed with a client-credentials token
         headers["x-business-user-id"] = str(creds["business_user_id"])
     call(ctx, "POST", f"{base}/v1/private/business-units/{unit}/email-invitations", json=body,
-         headers=headers)
+         headers=headers, token=token)
     out = {"provider": "trustpilot", "to": params["to"]}
     if params.get("reference"):
         out["reference"] = params["reference"]

@@ -41,6 +41,8 @@ def trustpilot(seen: Seen) -> Reply:
     send_time = body.get("serviceReviewInvitation", {}).get("preferredSendTime")
     if send_time and not re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", send_time):
         return Reply(400, {"message": "Invalid preferredSendTime", "errorCode": 400})
+    if body.get("consumerEmail") == "echo@example.com":
+        return Reply(403, {"message": f"{seen.headers.get('authorization')} may not invite for this unit"})
     if body.get("consumerEmail") == "busy@example.com":
         return Reply(429, {"message": "Too many requests"}, {"Retry-After": "60"})
     if not body.get("consumerName") or body.get("type") != "email":
@@ -88,6 +90,9 @@ def test_trustpilot_errors() -> None:
             REQUEST.run(make_ctx(tp_creds(server.url, trustpilot_api_secret="wrong-SECRET")),
                         {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada"})
         assert "SECRET" not in str(bad.value)
+        with pytest.raises(PermanentError, match="may not invite") as echoed:
+            REQUEST.run(ctx, {"provider": "trustpilot", "to": "echo@example.com", "name": "E"})
+        assert TOKEN not in str(echoed.value) and "Bearer ***" in str(echoed.value)
         with pytest.raises(PermanentError, match="business user id is required"):
             REQUEST.run(make_ctx(tp_creds(server.url, business_user_id=None)),
                         {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada"})
