@@ -78,6 +78,16 @@ def body_text(response: requests.Response, limit: int = 300) -> str | None:
     return " ".join(text.split())[:limit] or None
 
 
+_CHALLENGE = re.compile(r'(error_description|error)="([^"]*)"')
+
+
+def _challenge(response: requests.Response) -> str | None:
+    """An OAuth bearer challenge (RFC 6750) of a 401 with no body: `WWW-Authenticate: Bearer
+    error="invalid_token", error_description="The access token expired"`."""
+    found = dict(_CHALLENGE.findall(response.headers.get("WWW-Authenticate", "")))
+    return found.get("error_description") or found.get("error") or None
+
+
 def error_for(provider: str, response: requests.Response, read_message: MessageReader,
               secrets: Iterable[Any] = ()) -> ConnectorError:
     """The error for a non-2xx answer: 408, 425, 429 and 5xx retryable (with Retry-After), other 4xx
@@ -87,6 +97,7 @@ def error_for(provider: str, response: requests.Response, read_message: MessageR
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         detail = None
     status = response.status_code
+    detail = detail or _challenge(response)
     suffix = f": {detail}" if detail else (f" {response.reason}" if response.reason else "")
     if 300 <= status < 400 and response.headers.get("Location"):
         suffix += " (a redirect, not followed: check the base URL)"

@@ -210,6 +210,18 @@ def test_quickbooks_throttle_outage_and_a_truncated_token_echo() -> None:
         assert token[:8] not in str(denied.value) and "***" in str(denied.value)
 
 
+def test_a_bare_bearer_challenge_is_the_message() -> None:
+    """A 401 with no body names the problem in `WWW-Authenticate` (RFC 6750)."""
+    def answer(seen: Seen) -> Reply:
+        return Reply(401, "", {"WWW-Authenticate": 'Bearer error="invalid_token", '
+                                                   'error_description="The access token expired"'})
+
+    with local_server(answer) as server:
+        for creds in (xero_creds(server.url), qbo_creds(server.url)):
+            with pytest.raises(PermanentError, match="401: The access token expired"):
+                CUSTOMER.run(make_ctx(creds), {"name": "Ada"})
+
+
 @pytest.mark.parametrize("provider", ["xero", "quickbooks"])
 def test_a_2xx_without_the_record_is_a_permanent_error(provider: str) -> None:
     """A proxy or an API change answering 200 with something else fails with a reason, not a KeyError."""
