@@ -19,8 +19,9 @@ DEFAULT_BODY = ("Hi {name},\n\nThank you for choosing us. Would you take a minut
 
 
 def _message(response: requests.Response) -> str | None:
-    """Trustpilot's `{"message", "errorCode"}`, OAuth's `error_description`, or the API gateway's
-    `{"fault": {"faultstring", "detail": {"errorcode"}}}`."""
+    """Trustpilot's `{"message", "errorCode"}`, OAuth's `error_description`, or its API gateway's (Apigee)
+    `{"fault": {"faultstring", "detail": {"errorcode"}}}` and, from the token endpoint,
+    `{"ErrorCode": "invalid_request", "Error": "Invalid client id : ... ClientId is Invalid"}`."""
     data = httpmap.json_or_none(response)
     if isinstance(data, dict):
         fault = data.get("fault")
@@ -28,6 +29,9 @@ def _message(response: requests.Response) -> str | None:
             detail = fault.get("detail")
             code = detail.get("errorcode") if isinstance(detail, dict) else None
             return f"{fault['faultstring']} ({code})" if code else str(fault["faultstring"])
+        if isinstance(data.get("Error"), str) and data["Error"]:
+            code = data.get("ErrorCode")
+            return f"{data['Error']} ({code})"[:300] if code else data["Error"][:300]
         for key in ("message", "error_description", "error", "details"):
             if data.get(key):
                 return str(data[key])[:300]
@@ -53,7 +57,9 @@ def call(ctx: ActionContext, method: str, url: str, *, token: str | None = None,
     except requests.RequestException as exc:
         httpmap.transport_error("Trustpilot", exc)
     creds = ctx.credentials
-    secrets = [creds.get(k) for k in ("trustpilot_api_secret", "trustpilot_access_token")] + [token]
+    # the gateway quotes the API key back ("Invalid client id : <key>"): an identifier, but kept out too
+    keys = ("trustpilot_api_key", "trustpilot_api_secret", "trustpilot_access_token")
+    secrets = [creds.get(k) for k in keys] + [token]
     httpmap.raise_for("Trustpilot", response, _message, secrets)
     return httpmap.json_or_none(response)
 

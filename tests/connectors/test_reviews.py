@@ -23,7 +23,16 @@ def trustpilot(seen: Seen) -> Reply:
     if seen.path == "/v1/oauth/oauth-business-users-for-applications/accesstoken":
         basic = "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
         grant = seen.form() == {"grant_type": ["client_credentials"]}
-        if seen.headers.get("authorization") != basic or not grant:
+        if not grant:
+            return Reply(400, {"ErrorCode": "invalid_request", "Error": "Unsupported grant type"})
+        if not seen.headers.get("authorization", "").startswith("Basic "):
+            return Reply(400, {"ErrorCode": "invalid_request",
+                               "Error": "The request is missing a required parameter : client_id"})
+        user = base64.b64decode(seen.headers["authorization"][6:]).decode().split(":", 1)[0]
+        if user != KEY:
+            return Reply(401, {"ErrorCode": "invalid_request",
+                               "Error": f"Invalid client id : {user}. ClientId is Invalid"})
+        if seen.headers.get("authorization") != basic:
             return Reply(401, {"fault": {"faultstring": "Invalid ApiKey",
                                          "detail": {"errorcode": "oauth.v2.InvalidApiKey"}}})
         return Reply(200, {"access_token": TOKEN, "token_type": "BearerToken", "expires_in": "359999"})
@@ -90,6 +99,10 @@ def test_trustpilot_errors() -> None:
             REQUEST.run(make_ctx(tp_creds(server.url, trustpilot_api_secret="wrong-SECRET")),
                         {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada"})
         assert "SECRET" not in str(bad.value)
+        with pytest.raises(PermanentError, match=r"401: Invalid client id : \*\*\*\. ClientId is Invalid "
+                                                 r"\(invalid_request\)"):
+            REQUEST.run(make_ctx(tp_creds(server.url, trustpilot_api_key="unknown-api-key")),
+                        {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada"})
         with pytest.raises(PermanentError, match="may not invite") as echoed:
             REQUEST.run(ctx, {"provider": "trustpilot", "to": "echo@example.com", "name": "E"})
         assert TOKEN not in str(echoed.value) and "Bearer ***" in str(echoed.value)
