@@ -110,7 +110,8 @@ def build(params: Mapping[str, Any], sender: str, reply_to: str | None, msg_id: 
             msg[field.capitalize()] = ", ".join(params[field])
     if reply_to:
         msg["Reply-To"] = reply_to
-    msg["Subject"] = str(params["subject"])
+    # a templated subject may carry a line break (a multi-line field): one line, never a header injection
+    msg["Subject"] = " ".join(str(params["subject"]).splitlines()).strip()
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = msg_id
     for name, value in headers.items():

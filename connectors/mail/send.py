@@ -64,6 +64,8 @@ def send_mail(ctx: ActionContext, credentials: Any, params: dict[str, Any], *,
     if not sender or message.valid_address(sender) is None:
         raise PermanentError("no valid sender: set `from` on the action or the credential")
     reply_to = params.get("reply_to") or credentials.get("reply_to")
+    if reply_to and message.valid_address(str(reply_to)) is None:
+        raise PermanentError(f"not a valid reply-to address: {reply_to!r}")
     msg_id = message.message_id(ctx.idempotency_key, sender)
     tracking = tracking_for(ctx, params, contact, to, msg_id) if track else None
     msg = message.build(params, sender, reply_to, msg_id, tracking)

@@ -164,6 +164,20 @@ def test_refuses_invalid_addresses(smtp_server: Any, to: str) -> None:
     assert inbox.envelopes == []
 
 
+def test_a_subject_with_line_breaks_is_one_line_and_a_bad_reply_to_is_refused(smtp_server: Any) -> None:
+    """A templated subject may hold a multi-line field: one line, never an extra header."""
+    inbox, port = smtp_server
+    SEND.run(make_ctx(creds(port)), {"to": "ada@example.com", "subject": "Order 42\r\nBcc: eve@example.com",
+                                     "body": "x"})
+    sent = inbox.messages[0]
+    assert sent["Subject"] == "Order 42 Bcc: eve@example.com" and sent["Bcc"] is None
+    assert inbox.envelopes[0].rcpt_tos == ["ada@example.com"]
+    with pytest.raises(PermanentError, match="reply-to"):
+        SEND.run(make_ctx(creds(port)), {"to": "ada@example.com", "subject": "Hi", "body": "x",
+                                         "reply_to": "help@acme.test\r\nBcc: eve@example.com"})
+    assert len(inbox.envelopes) == 1
+
+
 def test_wrong_password_is_permanent_and_not_leaked(smtp_server: Any) -> None:
     _inbox, port = smtp_server
     with pytest.raises(PermanentError) as info:
