@@ -8,8 +8,8 @@ at run time an undefined name fails the step with a message naming the template 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -43,8 +43,59 @@ def _filter_date(value: Any, fmt: str = "%Y-%m-%d") -> str:
     return _filter_datetime(value).strftime(fmt)
 
 
+_FUNCTION = "it gives a method, not a value (no field of that name); call it or name a field"
+
+
+def _finalize(value: Any) -> Any:
+    """What `{{ ... }}` prints inside a text template: a datetime in ISO-8601 with its own offset, UTC
+    as `Z` (`2026-03-02T10:00:00Z`, as in params, not `2026-03-02 10:00:00+00:00`); never a method."""
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if callable(value) and not isinstance(value, Undefined):
+        raise TemplateError(_FUNCTION)
+    return value
+
+
+_KEPT = (str, int, float, bool, type(None), datetime, date, timedelta)
+
+
+def _native(value: Any) -> Any:
+    """A native result made plain data: iterators and ranges become lists, an undefined name anywhere
+    inside fails, and a method (`{{ contact.keys }}` with no such field) is an error, not a value."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if isinstance(value, _KEPT):
+        return value
+    if isinstance(value, Mapping):
+        return {k: _native(v) for k, v in value.items()}
+    if callable(value):
+        raise TemplateError(_FUNCTION)
+    if isinstance(value, Iterable):
+        return [_native(v) for v in value]
+    return value
+
+
+class _DataEnvironment(SandboxedEnvironment):
+    """Dots reach a record's keys before a dict's methods: `trigger.items` is the form's `items` field.
+
+    Jinja looks attributes up first, so `{{ trigger.items }}` gave dict.items; a method is still
+    reached when no key of that name exists (`contact.get('nickname', 'friend')`).
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
 def _make_env(autoescape: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True)
+    env = _DataEnvironment(
+        undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True, finalize=_finalize
+    )
     env.filters.update(
         {
             "duration": _filter_duration,
@@ -98,10 +149,7 @@ def render(text: str, context: Mapping[str, Any], *, html: bool = False, pointer
     try:
         kind, compiled = _compile(text, html)
         if kind == "expr":
-            value = compiled(**context)
-            if isinstance(value, Undefined):
-                value._fail_with_undefined_error()
-            return value
+            return _native(compiled(**context))
         return compiled.render(**context)
     except UndefinedError as exc:
         raise TemplateError(
