@@ -88,9 +88,11 @@ def _trustpilot(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"consumerEmail": params["to"], "consumerName": params["name"], "type": "email",
                             "locale": params.get("locale") or "en-US"}
     optional = {"referenceNumber": params.get("reference"), "senderEmail": creds.get("sender_email"),
-                "replyTo": creds.get("reply_to"), "senderName": creds.get("sender_name")}
+                "replyTo": creds.get("reply_to"), "senderName": creds.get("sender_name"),
+                "locationId": creds.get("location_id")}
     body.update({k: v for k, v in optional.items() if v})
-    invitation = {"templateId": creds.get("template_id"),
+    invitation = {"templateId": creds.get("template_id"), "redirectUri": creds.get("redirect_uri"),
+                  "tags": params.get("tags"),
                   "preferredSendTime": send_time(params["send_after"]) if params.get("send_after") else None}
     body["serviceReviewInvitation"] = {k: v for k, v in invitation.items() if v}
     base = str(creds.get("trustpilot_base_url") or INVITATIONS_URL).rstrip("/")

@@ -120,6 +120,18 @@ def test_trustpilot_send_time_is_utc_in_its_format() -> None:
         assert invitation == {"templateId": "tmpl-1", "preferredSendTime": "11/24/2026 07:30:00"}
 
 
+def test_trustpilot_redirect_tags_and_location() -> None:
+    with local_server(trustpilot) as server:
+        ctx = make_ctx(tp_creds(server.url, redirect_uri="https://acme.test/thanks", location_id="LOC-1"))
+        REQUEST.run(ctx, {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada",
+                          "tags": ["repeat-customer", "vilnius"]})
+        sent = server.seen[-1].json()
+        assert sent["locationId"] == "LOC-1"
+        assert sent["serviceReviewInvitation"] == {"templateId": "tmpl-1",
+                                                   "redirectUri": "https://acme.test/thanks",
+                                                   "tags": ["repeat-customer", "vilnius"]}
+
+
 def test_google_review_link_by_mail(smtp_server: Any) -> None:
     inbox, port = smtp_server
     smtp = {"host": "127.0.0.1", "port": port, "security": "none", "username": "mailer",
