@@ -13,7 +13,7 @@ import heapq
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import requests
@@ -23,6 +23,7 @@ from connectors.errors import ConnectorError, PermanentError, RetryableError
 from connectors.registry import ConnectorRegistry, default_registry
 from runtime import interpreter
 from runtime.durations import iso, parse_duration, to_datetime
+from runtime.errors import DurationError
 from runtime.flow import Flow
 from runtime.memory import MemoryRecords
 from runtime.run import LIVE, RunState, RunStatus, StepRecord
@@ -175,18 +176,29 @@ class _Pending:
     event: dict[str, Any] = field(compare=False)
 
 
-def _schedule(events: Iterable[Mapping[str, Any]], start: datetime) -> list[_Pending]:
+def _schedule(events: Iterable[Mapping[str, Any]], start: datetime, tz: tzinfo) -> list[_Pending]:
+    """The events in delivery order; a naive `at` is read in the subject's timezone, like `--start`."""
     queue: list[_Pending] = []
     for index, raw in enumerate(events):
+        if not isinstance(raw, Mapping):
+            raise ValueError(f'events/{index}: an event is an object such as {{"after": "P1D", "type": ...}}')
         event = dict(raw)
         if "at" in event and event["at"] is not None:
-            at = to_datetime(event["at"])
+            at = to_datetime(event["at"], tz)
             if at is None:
                 raise ValueError(f"events/{index}/at: {event['at']!r} is not an ISO datetime")
         else:
-            at = parse_duration(str(event.get("after", "PT0S"))).add_to(start)
+            try:
+                at = parse_duration(str(event.get("after", "PT0S"))).add_to(start, tz)
+            except DurationError as exc:
+                raise ValueError(f"events/{index}/after: {exc}") from None
         if "type" not in event:
             raise ValueError(f"events/{index}: an event needs a 'type'")
+        if at < start:  # the run did not exist yet: delivering it at the start would be a guess
+            raise ValueError(
+                f"events/{index}: {iso(at)} is before the run starts ({iso(start)}); "
+                "give a later 'at', a positive 'after' or an earlier --start"
+            )
         queue.append(_Pending(at, index, event))
     heapq.heapify(queue)
     return queue
@@ -260,10 +272,11 @@ def simulate(
     """Run a flow for one subject on a virtual clock. Raises FlowInvalid for an invalid flow."""
     registry = registry or default_registry()
     flow = flow_doc if isinstance(flow_doc, Flow) else load_flow(flow_doc, registry)
-    begin = _start_time(start)
-    host = SimHost(registry, begin, fail)
+    host = SimHost(registry, datetime.now(UTC).replace(microsecond=0), fail)
     run_subject = _load_subject(host.records, flow, subject)
-    queue = _schedule(events, begin)
+    tz = interpreter.subject_timezone(flow, host.records.snapshot(run_subject))
+    begin = host.clock = _start_time(start, tz)
+    queue = _schedule(events, begin, tz)
     try:
         run = interpreter.start(flow, host, run_id=run_id, subject=run_subject, trigger=trigger)
         delivered = 0
@@ -318,10 +331,12 @@ def _deliver_outbox(flow: Flow, run: RunState, host: SimHost) -> int:
     return count
 
 
-def _start_time(start: datetime | str | None) -> datetime:
+def _start_time(start: datetime | str | None, tz: tzinfo) -> datetime:
+    """`--start` in UTC; a naive one is read in the subject's timezone (the contact's, else the flow's),
+    as naive datetimes in conditions are."""
     if start is None:
         return datetime.now(UTC).replace(microsecond=0)
-    moment = to_datetime(start)
+    moment = to_datetime(start, tz)
     if moment is None:
         raise ValueError(f"start: {start!r} is not an ISO datetime")
     return moment.astimezone(UTC)
@@ -331,15 +346,21 @@ def _load_subject(records: MemoryRecords, flow: Flow, subject: Mapping[str, Any]
     """Put the subject's records into the store; returns the run's subject ({"contact_id", "deal_id"})."""
     if not isinstance(subject, Mapping):
         raise ValueError('subject must be an object such as {"contact": {...}, "deal": {...}}')
-    unknown = set(subject) - {"contact", "deal"}
+    unknown = set(subject) - {"contact", "deal", "contact_id", "deal_id"}
     if unknown:
         raise ValueError(f"subject: unknown key(s) {', '.join(sorted(unknown))}; use 'contact' and 'deal'")
     run_subject: dict[str, Any] = {}
     for kind in ("contact", "deal"):
-        if subject.get(kind) is not None:
-            if not isinstance(subject[kind], Mapping):
-                raise ValueError(f"subject/{kind} must be an object")
-            run_subject[f"{kind}_id"] = records.put(kind, subject[kind])
+        record = subject.get(kind)
+        if record is not None and not isinstance(record, Mapping):
+            raise ValueError(f"subject/{kind} must be an object")
+        record_id = subject.get(f"{kind}_id")  # an event's subject ({"contact_id": 7}): a record with that id
+        if record_id is not None:
+            if not isinstance(record_id, str | int) or isinstance(record_id, bool):
+                raise ValueError(f"subject/{kind}_id must be a number or a string")
+            record = {**(record or {}), "id": record_id}
+        if record is not None:
+            run_subject[f"{kind}_id"] = records.put(kind, record)
     deal_id = run_subject.get("deal_id")
     if deal_id is not None and "contact_id" in run_subject:
         records.data["deal"][deal_id].setdefault("contact_id", run_subject["contact_id"])

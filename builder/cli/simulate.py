@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from builder.cli.common import json_argument, read_json_file
-from runtime.durations import to_datetime
+from runtime.durations import iso, to_datetime
 from runtime.errors import FlowInvalid
 from runtime.simulator import SimResult, simulate
 
@@ -53,6 +53,8 @@ def simulate_command(
     subject_doc = json_argument(subject, "--subject")
     trigger_doc = json_argument(trigger, "--trigger")
     events_doc = json_argument(events, "--events") or []
+    if isinstance(events_doc, Mapping):
+        events_doc = [events_doc]  # one event, as `flowright events post` takes one or a list
     if not isinstance(events_doc, list):
         raise click.BadParameter("must be a JSON list of events", param_hint="--events")
     if trigger_doc is not None and not isinstance(trigger_doc, Mapping):
@@ -77,11 +79,26 @@ def simulate_command(
             click.echo(f"{file}:{problem.pointer}: {problem.message}", err=True)
         raise SystemExit(1) from None
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(_name_option(str(exc))) from None
+    except Exception as exc:  # a bug, not bad input: one line, never a traceback on the user's screen
+        raise click.ClickException(f"the simulation stopped: {type(exc).__name__}: {exc}") from None
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=_plain))
     else:
         click.echo(timeline(result, document))
+
+
+def _plain(value: Any) -> Any:
+    """Last resort for a value JSON has no type for, so `--json` always prints one object."""
+    return iso(value) if isinstance(value, datetime) else str(value)
+
+
+def _name_option(message: str) -> str:
+    """The simulator's message prefixed with the option it is about (`--events: events/0: ...`)."""
+    for prefix, option in (("events", "--events"), ("subject", "--subject"), ("start", "--start")):
+        if message.startswith(prefix):
+            return f"{option}: {message}"
+    return message
 
 
 def timeline(result: SimResult, document: Mapping[str, Any]) -> str:

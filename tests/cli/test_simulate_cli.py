@@ -133,6 +133,21 @@ def test_invalid_flow_prints_pointer_lines(tmp_path: Path) -> None:
         (["--subject", "{}", "--start", "tomorrow"], "--start"),
         (["--subject", '{"lead": {}}'], "unknown key"),
         (["--subject", "@/no/such/file.json"], "cannot read file"),
+        (["--subject", "{}", "--events", "[5]"], "events/0: an event is an object"),
+        (["--subject", "{}", "--events", '[{"after": "P1Q", "type": "a.b"}]'], "events/0/after"),
+        (["--subject", "{}", "--events", '[{"after": "P1D"}]'], "needs a 'type'"),
+        (["--subject", '{"contact_id": [7]}'], "contact_id must be"),
+        (
+            [
+                "--subject",
+                "{}",
+                "--start",
+                "2026-03-02T09:00:00Z",
+                "--events",
+                '[{"after": "-P1D", "type": "a.b"}]',
+            ],
+            "before the run starts",
+        ),
     ],
 )
 def test_bad_arguments_give_clear_errors(flow_file: Path, args: list[str], phrase: str) -> None:
@@ -162,3 +177,53 @@ def test_installed_command_runs(flow_file: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "completed"
+
+
+def simulate_json(flow_file: Path, *args: str) -> dict:
+    code, out, err = invoke(str(flow_file), "--trigger", '{"form": "guide"}', *args, "--json")
+    assert code == 0, err
+    return json.loads(out)  # stdout holds the one JSON object and nothing else
+
+
+def test_naive_start_is_read_in_the_flows_timezone(flow_file: Path) -> None:
+    data = simulate_json(
+        flow_file, "--subject", '{"contact": {"email": "a@b.c"}}', "--start", "2026-03-02T09:00:00"
+    )
+    assert data["steps"][0]["at"] == "2026-03-02T07:00:00Z"  # 09:00 in Vilnius
+
+
+def test_naive_start_follows_the_contacts_timezone(flow_file: Path) -> None:
+    subject = '{"contact": {"email": "a@b.c", "timezone": "America/New_York"}}'
+    data = simulate_json(flow_file, "--subject", subject, "--start", "2026-03-02T09:00:00")
+    assert data["steps"][0]["at"] == "2026-03-02T14:00:00Z"
+
+
+def test_subject_by_id_as_events_give_it(flow_file: Path) -> None:
+    subject = '{"contact_id": 7, "contact": {"email": "a@b.c"}}'
+    data = simulate_json(flow_file, "--subject", subject, "--start", "2026-03-02T09:00:00Z")
+    assert data["status"] == "completed"
+    alone = simulate_json(flow_file, "--subject", '{"contact_id": 7}', "--start", "2026-03-02T09:00:00Z")
+    assert alone["status"] == "failed"  # a contact with only an id has no e-mail to render
+    assert "contact.email is undefined" in alone["steps"][0]["output"]["error"]
+
+
+def test_one_event_object_is_a_list_of_one(flow_file: Path) -> None:
+    event = '{"after": "P1D", "type": "meeting.booked"}'
+    data = simulate_json(
+        flow_file,
+        "--subject",
+        '{"contact": {"email": "a@b.c"}}',
+        "--events",
+        event,
+        "--start",
+        "2026-03-02T09:00:00Z",
+    )
+    assert data["status"] == "exited"
+    assert data["path"] == ["welcome", "wait"]
+
+
+def test_a_failed_run_is_a_result_not_an_error(flow_file: Path) -> None:
+    """Exit 0 whenever the simulation ran, whatever the run's status; 1: bad flow or input; 2: usage."""
+    data = simulate_json(flow_file, "--subject", '{"contact": {}}', "--start", "2026-03-02T09:00:00Z")
+    assert data["status"] == "failed"
+    assert data["steps"][0]["port"] is None
