@@ -82,10 +82,37 @@ def simulate_command(
         raise click.ClickException(_name_option(str(exc))) from None
     except Exception as exc:  # a bug, not bad input: one line, never a traceback on the user's screen
         raise click.ClickException(f"the simulation stopped: {type(exc).__name__}: {exc}") from None
+    warning = _trigger_mismatch(document, trigger_doc, subject_doc, result)
+    if warning:
+        click.echo(f"{file}: warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=_plain))
     else:
         click.echo(timeline(result, document))
+
+
+def _trigger_mismatch(
+    document: Mapping[str, Any], trigger: Mapping[str, Any] | None, subject: Any, result: SimResult
+) -> str | None:
+    """A note when `--trigger` fails the `where` of every event trigger: no real event like it would
+    start this flow, though the simulation runs it as given (the editor's test panel does the same)."""
+    wheres = [t.get("where") for t in document.get("triggers") or [] if isinstance(t, Mapping)]
+    kinds = {t.get("type") for t in document.get("triggers") or [] if isinstance(t, Mapping)}
+    if trigger is None or kinds != {"event"} or not all(isinstance(w, Mapping) for w in wheres):
+        return None
+    from runtime.conditions import Clock, evaluate
+    from runtime.errors import ConditionError
+    from runtime.flow import Flow
+
+    records = {k: v for k, v in subject.items() if k in ("contact", "deal") and isinstance(v, Mapping)}
+    scope = {**records, "event": dict(trigger), "now": result.run.started_at}
+    clock = Clock(result.run.started_at, Flow.from_document(document).timezone)
+    try:
+        if any(evaluate(where, scope, clock) for where in wheres):
+            return None
+    except ConditionError:  # a where that cannot be judged without a run is no reason to warn
+        return None
+    return "--trigger matches the 'where' of none of the flow's event triggers; simulated as given"
 
 
 def _plain(value: Any) -> Any:

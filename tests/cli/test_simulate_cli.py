@@ -227,3 +227,25 @@ def test_a_failed_run_is_a_result_not_an_error(flow_file: Path) -> None:
     data = simulate_json(flow_file, "--subject", '{"contact": {}}', "--start", "2026-03-02T09:00:00Z")
     assert data["status"] == "failed"
     assert data["steps"][0]["port"] is None
+
+
+def test_trigger_data_no_event_trigger_accepts_is_a_warning_on_stderr(tmp_path: Path) -> None:
+    flow = dict(
+        FLOW,
+        triggers=[
+            {
+                "type": "event",
+                "event": "form.submitted",
+                "where": {"field": "event.form", "op": "eq", "value": "guide"},
+            }
+        ],
+    )
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps(flow))
+    args = ["--subject", '{"contact": {"email": "a@b.c"}}', "--start", "2026-03-02T09:00:00Z", "--json"]
+    code, out, err = invoke(str(path), "--trigger", '{"form": "webinar"}', *args)
+    assert code == 0
+    assert json.loads(out)["status"] == "completed"  # simulated as given
+    assert "matches the 'where' of none" in err
+    code, out, err = invoke(str(path), "--trigger", '{"form": "Guide"}', *args)
+    assert code == 0 and err == ""
