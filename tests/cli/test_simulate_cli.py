@@ -249,3 +249,22 @@ def test_trigger_data_no_event_trigger_accepts_is_a_warning_on_stderr(tmp_path: 
     assert "matches the 'where' of none" in err
     code, out, err = invoke(str(path), "--trigger", '{"form": "Guide"}', *args)
     assert code == 0 and err == ""
+
+
+def test_unreadable_inputs_are_one_line_errors(flow_file: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    cases = [
+        ([str(flow_file), "--subject", f"@{deep}"], "nested too deeply"),
+        ([str(flow_file), "--subject", "[" * 5000 + "]" * 5000], "nested too deeply"),
+        ([str(flow_file), "--subject", f"@{binary}"], "not UTF-8"),
+        ([str(flow_file), "--subject", "@"], "needs a file name"),
+        ([str(deep), "--subject", "{}"], "nested too deeply"),
+    ]
+    for args, phrase in cases:
+        code, out, err = invoke(*args, "--json")
+        assert code in (1, 2), args
+        assert out == ""
+        assert phrase in err and "Traceback" not in err
