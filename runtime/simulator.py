@@ -287,11 +287,11 @@ def simulate(
             due = run.wake_at if run.status == RunStatus.WAITING else None
             if queue and (due is None or queue[0].at <= due):
                 item = heapq.heappop(queue)
-                host.clock = max(host.clock, item.at)
+                host.clock = max(host.clock, item.at).astimezone(UTC)
                 _deliver(flow, run, host, item.event)
                 delivered += 1
             elif due is not None:
-                host.clock = max(host.clock, due)
+                host.clock = max(host.clock, due).astimezone(UTC)  # `now` is UTC, as in production
                 interpreter.on_timer(flow, run, host)
             elif run.status == RunStatus.RUNNING:
                 interpreter.advance(flow, run, host)
