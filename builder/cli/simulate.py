@@ -63,6 +63,9 @@ def simulate_command(
         raise click.BadParameter(
             f"{start!r} is not an ISO datetime such as 2026-03-02T09:00:00Z", param_hint="--start"
         )
+    trigger_doc, unwrapped = _event_data(document, trigger_doc)
+    if unwrapped:
+        click.echo(f"{file}: note: --trigger is a whole {unwrapped} event; its data is the trigger", err=True)
     fail = {node: message or "simulated failure" for node, _, message in (f.partition("=") for f in failures)}
     try:
         result = simulate(
@@ -89,6 +92,18 @@ def simulate_command(
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=_plain))
     else:
         click.echo(timeline(result, document))
+
+
+def _event_data(document: Any, trigger: Any) -> tuple[Any, str | None]:
+    """`--trigger` given as a whole event (`{"type": "form.submitted", "data": {...}}`) of a type the
+    flow is triggered by: its `data`, which is what `trigger.*` means (DESIGN §3)."""
+    if not isinstance(trigger, Mapping) or not isinstance(trigger.get("data"), Mapping):
+        return trigger, None
+    triggers = document.get("triggers") if isinstance(document, Mapping) else None
+    types = {t.get("event") for t in triggers or [] if isinstance(t, Mapping) and t.get("type") == "event"}
+    if trigger.get("type") in types:
+        return trigger["data"], str(trigger["type"])
+    return trigger, None
 
 
 def _trigger_mismatch(

@@ -268,3 +268,22 @@ def test_unreadable_inputs_are_one_line_errors(flow_file: Path, tmp_path: Path) 
         assert code in (1, 2), args
         assert out == ""
         assert phrase in err and "Traceback" not in err
+
+
+def test_a_whole_event_as_trigger_gives_its_data(flow_file: Path) -> None:
+    event = (
+        '{"id": "e1", "type": "form.submitted", "data": {"form": "checklist"}, "at": "2026-03-02T09:00:00Z"}'
+    )
+    code, out, err = invoke(
+        str(flow_file),
+        "--subject",
+        '{"contact": {"email": "a@b.c"}}',
+        "--trigger",
+        event,
+        "--start",
+        "2026-03-02T09:00:00Z",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["effects"][0]["params"]["subject"] == "Your checklist"
+    assert "note: --trigger is a whole form.submitted event" in err
