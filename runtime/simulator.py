@@ -280,6 +280,7 @@ def simulate(
     try:
         run = interpreter.start(flow, host, run_id=run_id, subject=run_subject, trigger=trigger)
         delivered = 0
+        seen: set[Any] = set()
         while run.status in LIVE and delivered < max_events:
             delivered += _deliver_outbox(flow, run, host)
             if run.status not in LIVE:
@@ -287,6 +288,11 @@ def simulate(
             due = run.wake_at if run.status == RunStatus.WAITING else None
             if queue and (due is None or queue[0].at <= due):
                 item = heapq.heappop(queue)
+                event_id = item.event.get("id")
+                if event_id is not None and event_id in seen:
+                    continue  # ingestion is idempotent by id (DESIGN §4): a repeat moves nothing
+                if event_id is not None:
+                    seen.add(event_id)
                 host.clock = max(host.clock, item.at).astimezone(UTC)
                 _deliver(flow, run, host, item.event)
                 delivered += 1
