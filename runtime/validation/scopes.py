@@ -112,6 +112,9 @@ ROOT_CHECKS = {"steps": _check_steps, "run": _check_run, "vars": _check_vars}
 # ---------------------------------------------------------------- templates
 
 
+_DICT_METHODS = frozenset(name for name in dir(dict) if not name.startswith("_"))
+
+
 @lru_cache(maxsize=4096)
 def template_paths(text: str) -> tuple[str, ...]:
     """The dotted paths a template reads (`contact.email`, `steps.ask`, `vars`), as far as they are static.
@@ -125,7 +128,17 @@ def template_paths(text: str) -> tuple[str, ...]:
     free = meta.find_undeclared_variables(ast) - set(TEXT_ENV.globals)
     paths: list[str] = []
     seen_roots: set[str] = set()
+    # `vars.get('n', 0)`, `contact.items()`: a dict method called on a name is not a field of it
+    methods = {
+        id(call.node)
+        for call in ast.find_all(nodes.Call)
+        if isinstance(call.node, nodes.Getattr)
+        and isinstance(call.node.node, nodes.Name)
+        and call.node.attr in _DICT_METHODS
+    }
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if id(node) in methods:
+            continue
         path = _static_path(node)
         if path and path[0] in free and len(path) >= 2:
             paths.append(".".join(path[:2]))

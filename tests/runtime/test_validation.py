@@ -351,3 +351,15 @@ def test_a_valid_flow_with_any_part_replaced_never_raises(where: str, value: Any
     found = validate_flow(doc, REGISTRY)
     assert not any("could not be checked completely" in p.message for p in found)
     json.dumps([p.message for p in found])
+
+
+def test_dict_methods_called_in_templates_are_not_fields() -> None:
+    doc = copy.deepcopy(GOOD)
+    doc["nodes"][4]["params"]["subject"] = (
+        "Hi {{ contact.get('first_name', 'there') }} ({{ vars.get('n', 0) + 1 }})"
+    )
+    assert problems(doc) == []
+    doc["nodes"][4]["params"]["subject"] = "{{ vars.nope }}"
+    assert [m for _, m, s in problems(doc) if s == "warning"] == [
+        "template '{{ vars.nope }}': vars.nope is never set by a set node"
+    ]
