@@ -22,7 +22,8 @@ def register(group: click.Group) -> None:
 @click.command("simulate")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
-    "--subject", required=True, help='The records the run sees: {"contact": {...}, "deal": {...}} or @file.'
+    "--subject",
+    help='The records the run sees: {"contact": {...}, "deal": {...}} or @file (optional for subject none).',
 )
 @click.option("--trigger", help="The data of the event that started the run (JSON or @file).")
 @click.option(
@@ -40,7 +41,7 @@ def register(group: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: status, path, steps, effects.")
 def simulate_command(
     file: str,
-    subject: str,
+    subject: str | None,
     trigger: str | None,
     events: str | None,
     start: str | None,
@@ -51,6 +52,11 @@ def simulate_command(
     """Simulate FILE for one subject and print what would happen, when."""
     document = read_json_file(file)
     subject_doc = json_argument(subject, "--subject")
+    if subject_doc is None:
+        kind = document.get("subject", "contact") if isinstance(document, Mapping) else "contact"
+        if kind != "none":
+            raise click.UsageError(f"--subject is required: the flow's runs are about a {kind}")
+        subject_doc = {}
     trigger_doc = json_argument(trigger, "--trigger")
     events_doc = json_argument(events, "--events") or []
     if isinstance(events_doc, Mapping):

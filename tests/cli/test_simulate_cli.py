@@ -287,3 +287,17 @@ def test_a_whole_event_as_trigger_gives_its_data(flow_file: Path) -> None:
     assert code == 0, err
     assert json.loads(out)["effects"][0]["params"]["subject"] == "Your checklist"
     assert "note: --trigger is a whole form.submitted event" in err
+
+
+def test_subject_is_optional_only_for_subject_none(flow_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "none.json"
+    nodes = [
+        {"id": "post", "type": "action", "action": "slack.post", "params": {"text": "{{ trigger.name }}"}}
+    ]
+    path.write_text(json.dumps({**FLOW, "subject": "none", "settings": {}, "start": "post", "nodes": nodes}))
+    code, out, err = invoke(str(path), "--trigger", '{"name": "Zed"}', "--json")
+    assert code == 0, err
+    assert json.loads(out)["effects"][0]["params"] == {"text": "Zed"}
+    code, out, err = invoke(str(flow_file), "--json")
+    assert code == 2 and out == ""
+    assert "--subject is required" in err
