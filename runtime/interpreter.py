@@ -20,7 +20,7 @@ from runtime.conditions import Clock, evaluate
 from runtime.durations import get_zone, iso, parse_duration, to_datetime
 from runtime.errors import ConditionError, DurationError, FlowrightError, TemplateError
 from runtime.flow import Flow
-from runtime.params import check_params, jsonable
+from runtime.params import check_params, fit_templated, jsonable
 from runtime.run import LIVE, RunState, RunStatus, StepRecord, StepStatus, transition
 from runtime.templates import render, render_value
 from runtime.windows import next_opening
@@ -118,6 +118,7 @@ def run_action(step: Step) -> Transition:
         params = jsonable(render_value(node.get("params") or {}, step.scope, step.pointer("params")))
     except TemplateError as exc:
         return Fail(exc.message)
+    params = fit_templated(action.params_schema, node.get("params") or {}, params)
     problem = check_params(action, params)
     if problem:
         return Fail(f"params for {action.key} are invalid: {problem}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -9,6 +11,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from connectors.base import Action
 from runtime.durations import iso
+from runtime.templates import is_template
 
 _VALIDATORS: dict[tuple[str, int], Draft202012Validator] = {}
 
@@ -48,3 +51,63 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
+
+
+def fit_templated(schema: Any, template: Any, value: Any) -> Any:
+    """Rendered params fitted to the scalar types their schema asks for, where a template made them.
+
+    A lone `{{ expression }}` keeps its native type (DESIGN §3), so `"text": "{{ steps.rated.rating }}"`
+    gives 5 where Slack wants a string, and `"points": "{{ a }}{{ b }}"` gives "15" where a number is
+    wanted. Such values are converted as the editor's user means them (5 -> "5", "15" -> 15); literal
+    values are left alone, and anything that still does not fit is reported by the schema check.
+    """
+    if not isinstance(schema, Mapping):
+        return value
+    if isinstance(template, str):
+        return _fit(schema, value) if is_template(template) else value
+    if isinstance(template, Mapping) and isinstance(value, dict):
+        properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+        extra = schema.get("additionalProperties")
+        return {k: fit_templated(properties.get(k, extra), template.get(k), v) for k, v in value.items()}
+    if isinstance(template, list) and isinstance(value, list) and len(template) == len(value):
+        return [fit_templated(schema.get("items"), t, v) for t, v in zip(template, value, strict=True)]
+    return value
+
+
+_TYPES: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def _fit(schema: Mapping[str, Any], value: Any) -> Any:
+    wanted = schema.get("type")
+    types = [wanted] if isinstance(wanted, str) else [t for t in wanted or [] if isinstance(t, str)]
+    if not types or any(_TYPES.get(t, lambda v: True)(value) for t in types):
+        return value
+    if "string" in types and isinstance(value, int | float | bool):
+        return str(value)  # what the same expression prints inside text
+    if isinstance(value, str) and ("number" in types or "integer" in types):
+        number = _number(value)
+        if number is not None and ("number" in types or float(number).is_integer()):
+            return int(number) if "integer" in types else number
+    if isinstance(value, str) and "boolean" in types and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def _number(text: str) -> int | float | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        pass
+    try:
+        number = float(text.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
