@@ -36,7 +36,7 @@ API_DESCRIPTION = (
 # Public endpoints and their limits (per client address); override with the config keys.
 RATE_LIMITS = {
     "api.login": ("RATE_LIMIT_LOGIN", "10 per minute"),
-    "hooks.receive": ("RATE_LIMIT_HOOKS", "300 per minute"),
+    "hooks.receive_hook": ("RATE_LIMIT_HOOKS", "300 per minute"),
     "events.post_events": ("RATE_LIMIT_EVENTS", "600 per minute"),
 }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel, SkipValidation
 
 from builder.api.context import services
 from builder.api.errors import ApiError
@@ -35,6 +35,15 @@ class HookHeaders(BaseModel):
     )
 
 
+class HookBody(RootModel[SkipValidation[dict[str, Any]]]):
+    """Any JSON: it becomes the run's trigger data (a non-object arrives as `{"body": ...}`). The subject
+    is its `subject`, else a contact found or made by its top-level `email` or `phone`."""
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"email": "ann@example.com", "company": "Acme"}, {"subject": {"contact_id": 7}, "plan": "pro"},
+    ]}}
+
+
 class HookAccepted(BaseModel):
     id: str
     new: bool
@@ -42,7 +51,7 @@ class HookAccepted(BaseModel):
 
 @bp.post("/hooks/<token>", responses={202: HookAccepted},
          summary="Start a flow through its webhook trigger; the JSON body is the run's trigger data")
-def receive(path: HookPath, header: HookHeaders) -> Any:
+def receive_hook(path: HookPath, header: HookHeaders, body: HookBody) -> Any:
     try:
         headers = {name: request.headers.get(name, "") for name in hooks.HEADERS}
         accepted = hooks.receive(services(), path.token, headers, request.get_data(cache=False))

@@ -34,6 +34,9 @@ SECURITY_SCHEMES: dict[str, Any] = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "an API token: flowright tokens create"},
     "session": {"type": "apiKey", "in": "cookie", "name": "session",
                 "description": "POST /api/login; writes also need the X-CSRF-Token header"},
+    "ingestKey": {"type": "http", "scheme": "bearer", "bearerFormat": "fr_ingest_...",
+                  "description": "an ingest key, sent as a Bearer token: flowright tokens create --ingest. "
+                                 "It may only post events (POST /api/events)."},
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

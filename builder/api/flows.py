@@ -4,11 +4,11 @@ runtime.simulator do the work."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel, SkipValidation
 
 from builder.api.auth import SECURITY, principal, requires
 from builder.api.context import services
@@ -250,10 +250,25 @@ def export_flow(path: FlowPath, query: ExportQuery) -> Any:
         raise not_found(str(exc)) from None
 
 
+class ImportBundle(BaseModel):
+    """A template bundle's resolved flows."""
+
+    model_config = {"extra": "allow"}
+    flows: list[FlowDocument] = Field(min_length=1, max_length=MAX_IMPORT)
+
+
+ImportList = Annotated[list[FlowDocument], Field(min_length=1, max_length=MAX_IMPORT)]
+
+
+class ImportIn(RootModel[SkipValidation[FlowDocument | ImportList | ImportBundle]]):
+    """One flow document, a list of them, or a bundle's `{"flows": [...]}`; checked by the view (not
+    here) so each refusal gets its index."""
+
+
 @bp.post("/flows/import", responses={200: ImportOut},
          summary="Import documents as drafts: one document, a list, or a template bundle's resolved flows")
 @requires("editor")
-def import_flows() -> Any:
+def import_flows(body: ImportIn) -> Any:
     documents = flows.documents_of(_json_body())
     if not documents or len(documents) > MAX_IMPORT:
         raise bad_request(f"import 1 to {MAX_IMPORT} flows at a time")

@@ -26,7 +26,7 @@ bp = APIBlueprint(
     abp_security=SECURITY,
 )
 
-ID = Field(ge=1, lt=2**63)
+ID = Field(ge=1, le=2**31 - 1)
 WHEN: dict[str, JsonValue] = {"format": "date-time"}
 
 
@@ -41,7 +41,7 @@ class ContactIn(_Fields):
     phone: str | None = Field(default=None, max_length=40, examples=["+37060000000"])
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
-    owner: int | None = Field(default=None, ge=1, lt=2**63, description="a user's id")
+    owner: int | None = Field(default=None, ge=1, le=2**31 - 1, description="a user's id")
     tags: list[str] = Field(default_factory=list, max_length=500)
     status: str | None = Field(default=None, max_length=60)
     score: float = 0
@@ -60,13 +60,13 @@ class ContactOut(ContactIn):
 class DealIn(_Fields):
     """A deal's fields; any other key is a custom field. A stage must be one of its pipeline's."""
 
-    contact_id: int | None = Field(default=None, ge=1, lt=2**63)
+    contact_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     name: str | None = Field(default=None, max_length=200)
     pipeline: str | None = Field(default=None, max_length=120, examples=["sales"])
     stage: str | None = Field(default=None, max_length=120, examples=["proposal"])
     value: float | None = None
     currency: str | None = Field(default=None, max_length=3, examples=["EUR"])
-    owner: int | None = Field(default=None, ge=1, lt=2**63)
+    owner: int | None = Field(default=None, ge=1, le=2**31 - 1)
     tags: list[str] = Field(default_factory=list, max_length=500)
     score: float = 0
 
@@ -85,9 +85,9 @@ class TaskIn(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=500, description="needed to create")
     notes: str | None = Field(default=None, max_length=2000)
     due_at: str | None = Field(default=None, max_length=40, json_schema_extra=WHEN)
-    assignee: int | None = Field(default=None, ge=1, lt=2**63, description="a user's id")
-    contact_id: int | None = Field(default=None, ge=1, lt=2**63)
-    deal_id: int | None = Field(default=None, ge=1, lt=2**63)
+    assignee: int | None = Field(default=None, ge=1, le=2**31 - 1, description="a user's id")
+    contact_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    deal_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     done: bool = False
 
 
@@ -194,15 +194,15 @@ def _crud(
         records.delete(services(), kind, getattr(path, key))
         return {"deleted": True}
 
-    for view, name in (
-        (list_, "list"),
-        (search, "search"),
-        (get, "get"),
-        (create, "create"),
-        (change, "update"),
-        (delete, "delete"),
+    for view, name in (  # the names are the operationIds of the OpenAPI document
+        (list_, f"list_{plural}"),
+        (search, f"search_{plural}"),
+        (get, f"get_{kind}"),
+        (create, f"create_{kind}"),
+        (change, f"update_{kind}"),
+        (delete, f"delete_{kind}"),
     ):
-        view.__name__ = view.__qualname__ = f"{name}_{plural}"
+        view.__name__ = view.__qualname__ = name
     one = f"/{plural}/<{'int:' if key == 'record_id' else ''}{key}>"
     _route("get", f"/{plural}", "viewer", f"List {plural} by id", list_, query=ListQuery, out=page)
     _route(
@@ -236,7 +236,7 @@ def _crud(
             )
             return found.to_dict()
 
-        history.__name__ = history.__qualname__ = f"timeline_{plural}"
+        history.__name__ = history.__qualname__ = f"{kind}_timeline"
         summary = f"A {kind}'s timeline: every event about it, newest first"
         _route(
             "get", f"{one}/timeline", "viewer", summary, history, path=path, query=ListQuery, out=TimelinePage

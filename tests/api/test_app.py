@@ -14,7 +14,7 @@ PUBLIC = {"/api/login", "/api/logout", "/api/session", "/hooks/{token}"}
 
 def test_every_private_operation_declares_security(client: FlaskClient) -> None:
     spec = client.get("/api/openapi.json").get_json()
-    assert set(spec["components"]["securitySchemes"]) == {"bearer", "session"}
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "session", "ingestKey"}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             assert operation.get("summary"), (method, path)
