@@ -61,7 +61,7 @@ class PipelinesOut(BaseModel):
 
 
 class MemberIn(BaseModel):
-    user_id: int = Field(ge=1, lt=2**63)
+    user_id: int = Field(ge=1, le=2**31 - 1)
     weight: int = Field(default=1, ge=0, le=1000, description="share of work for the weighted strategy")
 
 
@@ -97,6 +97,7 @@ class OwnerOut(BaseModel):
     name: str
     role: str
     away: bool
+    created_at: str = Field(description="ISO datetime the person was added")
 
 
 class OwnersPage(BaseModel):
@@ -111,7 +112,7 @@ class OwnersQuery(BaseModel):
 
 
 class OwnerPath(BaseModel):
-    user_id: int = Field(ge=1, lt=2**63)
+    user_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class OwnerIn(BaseModel):

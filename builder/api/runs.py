@@ -171,6 +171,9 @@ def enroll(path: FlowPath, body: EnrollIn) -> Any:
     given = body.subject
     pairs = (("contact_id", given.contact_id), ("deal_id", given.deal_id))
     subject = {k: v for k, v in pairs if v is not None}
+    known = given.contact_id is None or operations.get_record(services(), "contact", given.contact_id)
+    if not known:
+        raise not_found(f"there is no contact {given.contact_id}")
     if given.email and "contact_id" not in subject:
         found = operations.get_record(services(), "contact", given.email)
         if found is None:

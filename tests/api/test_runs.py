@@ -56,6 +56,8 @@ def test_enroll_refusals(editor: FlaskClient, services: Services) -> None:
     assert bad.status_code == 422 and error_of(bad)["details"][0]["path"].startswith("/subject")
     missing = editor.post("/api/flows/drip/enroll", json={"subject": {"email": "nobody@example.com"}})
     assert missing.status_code == 404
+    unknown = editor.post("/api/flows/drip/enroll", json={"subject": {"contact_id": 999999}})
+    assert unknown.status_code == 404, unknown.get_json()  # no run for a contact that does not exist
     contact(services, "byemail@example.com")
     by_email = editor.post("/api/flows/drip/enroll", json={"subject": {"email": "byemail@example.com"}})
     assert by_email.status_code == 201 and by_email.get_json()["run_id"]
