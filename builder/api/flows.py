@@ -56,7 +56,9 @@ class FlowDocument(BaseModel):
 
     model_config = {"extra": "allow"}
     format: str = Field(default="flowright/v1", examples=["flowright/v1"])
-    key: str = Field(max_length=120, examples=["review-request"])
+    # The pattern is documented here and checked by the view (a 400 pointing at /key, as for an import).
+    key: str = Field(max_length=120, examples=["review-request"],
+                     json_schema_extra={"pattern": r"^[a-z0-9][a-z0-9_\-]*$"})
 
 
 class SavedOut(BaseModel):

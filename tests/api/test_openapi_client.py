@@ -66,3 +66,8 @@ def test_owners_declare_every_field_they_answer(admin: FlaskClient) -> None:
     declared = set(_spec(admin)["components"]["schemas"]["OwnerOut"]["properties"])
     items = admin.get("/api/owners").get_json()["items"]
     assert items and all(set(item) <= declared for item in items), (items, declared)
+
+
+def test_the_flow_key_pattern_is_documented(client: FlaskClient) -> None:
+    key = _spec(client)["components"]["schemas"]["FlowDocument"]["properties"]["key"]
+    assert key["pattern"] == r"^[a-z0-9][a-z0-9_\-]*$"
