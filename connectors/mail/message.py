@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP, EmailPolicy
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import Any
 
@@ -17,6 +18,29 @@ _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.I | re.S)
 _BARE_URL = re.compile(r"https?://[^\s<>\"']+")
 _BODY_END = re.compile(r"</body\s*>", re.I)
+# Headers whose value is a list of <URL>s that receivers parse as is (RFC 2369, RFC 8058): never
+# RFC 2047-encoded or folded inside a URL, so they may run to RFC 5322's hard limit of 998 characters.
+_URL_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+_LONG_LINES = SMTP.clone(max_line_length=998)
+
+
+class _MailPolicy(EmailPolicy):
+    """policy.SMTP, except that the URL headers are written raw on one line: the default 78-character
+    limit turned a long signed unsubscribe URL into `=?utf-8?q?=3Chttps...`, which no mailbox
+    provider reads as a one-click unsubscribe."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in _URL_HEADERS:
+            return _LONG_LINES.clone(linesep=self.linesep).fold(name, value)
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in _URL_HEADERS:
+            return _LONG_LINES.clone(linesep=self.linesep).fold_binary(name, value)
+        return super().fold_binary(name, value)
+
+
+MAIL_POLICY = _MailPolicy(linesep="\r\n")
 
 
 def valid_address(value: str) -> str | None:
@@ -102,7 +126,7 @@ def build(params: Mapping[str, Any], sender: str, reply_to: str | None, msg_id: 
             pixel = htmllib.escape(track.url("open"))
             html = _before_body_end(html, f'<img src="{pixel}" width="1" height="1" alt="" '
                                           'style="display:none;border:0">')
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = sender
     msg["To"] = str(params["to"])
     for field in ("cc", "bcc"):

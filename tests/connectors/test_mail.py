@@ -88,6 +88,23 @@ def test_sends_multipart_with_tracking_and_unsubscribe(smtp_server: Any) -> None
     assert events[2]["data"]["one_click"] is True
 
 
+def test_list_unsubscribe_is_sent_raw_on_one_line(smtp_server: Any) -> None:
+    """RFC 2369/8058 receivers read the header's bytes: a long signed URL must not be RFC 2047-encoded
+    or folded (the parsed message hides both, so this reads what the server received)."""
+    inbox, port = smtp_server
+    ctx = make_ctx(creds(port), records=records_with(), subject={"contact_id": 7}, settings=SETTINGS)
+    SEND.run(ctx, {"to": "ada@example.com", "subject": "Hello Ada", "body": "Hi Ada"})
+
+    raw = inbox.envelopes[0].original_content
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    found = re.search(rb"\r\nList-Unsubscribe: <(https://flow\.example\.com/t/u/[A-Za-z0-9_.-]+)>\r\n", head)
+    assert found, head.decode()
+    assert len(found.group(1)) > 78  # long enough that the default policy would have encoded it
+    assert b"=?utf-8?" not in head
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in head
+    assert found.group(1).decode() in inbox.messages[0].get_body(("plain",)).get_content()
+
+
 def test_tampered_tokens_are_refused(smtp_server: Any) -> None:
     inbox, port = smtp_server
     ctx = make_ctx(creds(port), records=records_with(), subject={"contact_id": 7}, settings=SETTINGS)
