@@ -61,18 +61,29 @@ def json_or_none(response: requests.Response) -> Any:
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+_HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _html_text(text: str) -> str:
+    """What an HTML answer says: its title if it has one, else its text without tags (and without
+    scripts and styles). A body with no markup at all is kept as is: Slack's incoming webhooks answer
+    `invalid_payload` or `channel_is_archived` labelled text/html."""
+    title = _TITLE.search(text)
+    if title:
+        return title.group(1)
+    return _TAG.sub(" ", _HIDDEN.sub(" ", text))
 
 
 def body_text(response: requests.Response, limit: int = 300) -> str | None:
     """The body as a short plain text for an error message: an HTML page (a proxy's 502, a login page)
-    gives only its title, XML its text without tags, so no markup reaches a message."""
+    gives its title, HTML without a title and XML their text without tags, so no markup reaches a
+    message."""
     text = response.text.strip()
     if not text:
         return None
     content_type = response.headers.get("Content-Type", "").lower()
     if "html" in content_type or text[:15].lower().startswith(("<!doctype html", "<html")):
-        title = _TITLE.search(text)
-        text = title.group(1) if title else ""
+        text = _html_text(text)
     elif "xml" in content_type or text.startswith("<"):
         text = _TAG.sub(" ", text)
     return " ".join(text.split())[:limit] or None

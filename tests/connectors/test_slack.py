@@ -43,22 +43,26 @@ def slack_api(seen: Seen) -> Reply:
                        "message": {"text": body.get("text"), "type": "message"}})
 
 
+HTML = {"Content-Type": "text/html"}
+
+
 def slack_hook(seen: Seen) -> Reply:
-    """An incoming webhook: text `ok`, or a bare error code with a 4xx."""
+    """An incoming webhook: text `ok`, or a bare error code with a 4xx, all labelled text/html as
+    hooks.slack.com does."""
     if seen.path != HOOK_PATH:
-        return Reply(404, "no_service")
+        return Reply(404, "no_service", HTML)
     if seen.method != "POST":
-        return Reply(405, "invalid_method")
+        return Reply(405, "invalid_method", HTML)
     if not seen.headers.get("content-type", "").startswith("application/json"):
-        return Reply(400, "invalid_payload")  # a form body needs payload=..., anything else is refused
+        return Reply(400, "invalid_payload", HTML)  # a form body needs payload=..., anything else is refused
     body = seen.json()
     if "text" not in body and "blocks" not in body:
-        return Reply(400, "no_text")
+        return Reply(400, "no_text", HTML)
     if body.get("text") == "archived":
-        return Reply(410, "channel_is_archived")
+        return Reply(410, "channel_is_archived", HTML)
     if body.get("text") == "boom":
-        return Reply(500, "")
-    return Reply(200, "ok", {"Content-Type": "text/html"})
+        return Reply(500, "", HTML)
+    return Reply(200, "ok", HTML)
 
 
 def test_chat_post_message() -> None:
@@ -115,6 +119,9 @@ def test_incoming_webhook() -> None:
         assert info.value.status == 410 and "SECRET" not in str(info.value)
         with pytest.raises(RetryableError):
             POST.run(ctx, {"text": "boom"})
+        gone = make_ctx({"webhook_url": server.url + "/services/T0/B0/REMOVED"})
+        with pytest.raises(PermanentError, match=r"Slack answered 404: no_service$"):
+            POST.run(gone, {"text": "Hello"})
 
 
 def test_unreachable_webhook_does_not_leak_its_url() -> None:

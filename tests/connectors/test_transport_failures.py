@@ -85,6 +85,21 @@ def test_a_proxy_html_page_is_retryable_and_quoted_by_its_title(name: str) -> No
     assert_clean(info.value)
 
 
+@pytest.mark.parametrize("body", ["access_denied",
+                                  "<html><body><h1>Access denied</h1><script>track()</script></body></html>"])
+@pytest.mark.parametrize("name", CASES)
+def test_html_without_a_title_is_quoted_by_its_text(name: str, body: str) -> None:
+    """hooks.slack.com (and many gateways) label a bare error code text/html: the code is the message."""
+    def gateway(seen: Seen) -> Reply:
+        return Reply(403, body, {"Content-Type": "text/html; charset=utf-8"})
+
+    expected = "access_denied" if "<" not in body else "Access denied"
+    with local_server(gateway) as server, pytest.raises(PermanentError, match=f"403: {expected}$") as info:
+        run(name, server.url)
+    assert "track" not in str(info.value)
+    assert_clean(info.value)
+
+
 @pytest.mark.parametrize("name", [n for n in CASES if n not in ("http", "webhook")])
 def test_a_provider_redirect_is_not_followed(name: str) -> None:
     """Provider calls carry credentials and may not be repeated: a redirect means a wrong base URL."""
