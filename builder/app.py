@@ -37,6 +37,7 @@ API_DESCRIPTION = (
 RATE_LIMITS = {
     "api.login": ("RATE_LIMIT_LOGIN", "10 per minute"),
     "hooks.receive_hook": ("RATE_LIMIT_HOOKS", "300 per minute"),
+    "hooks.receive_reviews": ("RATE_LIMIT_HOOKS", "300 per minute"),
     "events.post_events": ("RATE_LIMIT_EVENTS", "600 per minute"),
 }
 

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from runtime.durations import iso, to_datetime
 from runtime.models import Deal, Event
@@ -109,8 +111,40 @@ def normalise(raw: Any, now: datetime) -> dict[str, Any]:
     }
 
 
+_RECORD_REFERENCE = re.compile(r"^(contact|deal):([0-9]{1,10})$")
+MAX_ID = 2**31 - 1
+
+
+def resolve_reference(records: SqlRecords, reference: Any) -> tuple[int | None, int | None]:
+    """(contact_id, deal_id) named by a review's reference (a Trustpilot webhook carries no e-mail, only
+    the invitation's `referenceNumber`): `deal:<id>` or `contact:<id>` (what reviews.request sends when
+    no reference is given), an e-mail address of a known contact, or the name of exactly one deal.
+    Anything else names no record: the event is kept without a subject rather than refused, so that a
+    review is never lost because its reference was free text."""
+    text = str(reference).strip() if isinstance(reference, str | int) else ""
+    if not text:
+        return None, None
+    named = _RECORD_REFERENCE.match(text)
+    if named:
+        kind, record_id = named.group(1), int(named.group(2))
+        record = records.get(kind, record_id) if record_id <= MAX_ID else None
+        if record is None:
+            return None, None
+        return (record_id, None) if kind == "contact" else (record.get("contact_id"), record_id)
+    if "@" in text:
+        contact = records.find_contact(text)
+        return (int(contact["id"]), None) if contact else (None, None)
+    deals = records.session.execute(select(Deal).where(col(Deal.name) == text).limit(2)).scalars().all()
+    if len(deals) == 1:
+        return deals[0].contact_id, deals[0].id
+    return None, None
+
+
 def resolve_subject(records: SqlRecords, subject: Mapping[str, Any]) -> tuple[int | None, int | None]:
-    """(contact_id, deal_id) of a subject; a contact given by e-mail or phone is upserted."""
+    """(contact_id, deal_id) of a subject; a contact given by e-mail or phone is upserted; a subject given
+    only as `{"reference": ...}` is looked up by `resolve_reference`."""
+    if set(subject) == {"reference"}:
+        return resolve_reference(records, subject["reference"])
     contact_id = subject.get("contact_id")
     deal_id = subject.get("deal_id")
     given = subject.get("contact")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,9 +31,10 @@ def _now() -> str:
 def trustpilot_events(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Events of a Trustpilot webhook (`{"events": [{"eventName": "service-review-created", ...}]}`).
 
-    Trustpilot does not send the consumer's email: the subject is the invitation's reference when
-    there is one (`{"reference": ...}`, which ingestion resolves to the deal or contact it named),
-    else the consumer's email if a custom integration added it."""
+    Trustpilot does not send the consumer's email: the subject is the consumer's email if a custom
+    integration added it, else the invitation's reference (`{"reference": ...}`, which ingestion
+    resolves to the deal or contact it names: `runtime.ingest.resolve_reference`). Other events
+    (a review updated or deleted) are skipped."""
     events = []
     for item in payload.get("events") or []:
         if not str(item.get("eventName", "")).startswith("service-review-created"):
@@ -42,7 +43,8 @@ def trustpilot_events(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         consumer = review.get("consumer") or {}
         reference = review.get("referenceId") or review.get("referenceNumber")
         email = consumer.get("email") or review.get("consumerEmail")
-        subject: dict[str, Any] = {"contact": {"email": email}} if email else {"reference": reference}
+        subject: dict[str, Any] = ({"contact": {"email": email}} if email
+                                   else {"reference": reference} if reference else {})
         data = {"rating": _rating(review.get("stars")), "source": "trustpilot", "review_id": review.get("id"),
                 "title": review.get("title"), "text": review.get("text"), "reference": reference,
                 "name": consumer.get("name"), "email": email, "language": review.get("language")}
@@ -57,10 +59,11 @@ def trustpilot_events(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def generic_event(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The event of a `{rating, email, text}` payload (optional: name, reference, source, id, at)."""
-    email = payload.get("email")
-    if not email:
-        raise BadReviewPayload("a review needs the reviewer's email")
+    """The event of a `{rating, email, text}` payload (optional: name, reference, source, id, at); a
+    payload with a `reference` and no email is about the record the reference names."""
+    email, reference = payload.get("email"), payload.get("reference")
+    if not email and not reference:
+        raise BadReviewPayload("a review needs the reviewer's email or a reference")
     data = {"rating": _rating(payload.get("rating")), "text": payload.get("text"), "email": email,
             "name": payload.get("name"), "reference": payload.get("reference"),
             "source": payload.get("source") or "webhook"}
@@ -68,7 +71,18 @@ def generic_event(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": str(payload.get("id") or f"review:{digest}"),
         "type": "review.received",
-        "subject": {"contact": {"email": email}},
+        "subject": {"contact": {"email": email}} if email else {"reference": reference},
         "data": {k: v for k, v in data.items() if v is not None},
         "at": str(payload.get("at") or _now()),
     }
+
+
+def _generic_events(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [generic_event(payload)]
+
+
+# What POST /hooks/reviews/<provider> accepts: each turns a provider's webhook body into events.
+PROVIDERS: dict[str, Callable[[Mapping[str, Any]], list[dict[str, Any]]]] = {
+    "trustpilot": trustpilot_events,
+    "generic": _generic_events,
+}

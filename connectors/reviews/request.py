@@ -80,8 +80,18 @@ def access_token(ctx: ActionContext) -> str:
     return str(data["access_token"])
 
 
+def subject_reference(ctx: ActionContext) -> str | None:
+    """`deal:<id>` or `contact:<id>` of the run's subject: the invitation's reference when the flow gives
+    none, so that the review Trustpilot sends back (which carries no e-mail) finds its record."""
+    for kind in ("deal", "contact"):
+        if ctx.run.subject.get(f"{kind}_id") is not None:
+            return f"{kind}:{ctx.run.subject[f'{kind}_id']}"
+    return None
+
+
 def _trustpilot(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     creds = ctx.credentials
+    params = {**params, "reference": params.get("reference") or subject_reference(ctx)}
     unit = creds.get("business_unit_id")
     if not unit:
         raise PermanentError("the Trustpilot credential needs a business_unit_id")

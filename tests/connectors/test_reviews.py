@@ -82,6 +82,18 @@ def test_trustpilot_invitation() -> None:
             "replyTo": "help@acme.test", "serviceReviewInvitation": {"templateId": "tmpl-1"}}
 
 
+def test_trustpilot_reference_defaults_to_the_run_subject() -> None:
+    """Trustpilot's review webhook carries no e-mail, only the reference: by default it names the record."""
+    with local_server(trustpilot) as server:
+        params = {"provider": "trustpilot", "to": "ada@example.com", "name": "Ada"}
+        deal = REQUEST.run(make_ctx(tp_creds(server.url), subject={"contact_id": 7, "deal_id": 12}), params)
+        assert server.seen[-1].json()["referenceNumber"] == "deal:12" and deal["reference"] == "deal:12"
+        REQUEST.run(make_ctx(tp_creds(server.url), subject={"contact_id": 7}), params)
+        assert server.seen[-1].json()["referenceNumber"] == "contact:7"
+        REQUEST.run(make_ctx(tp_creds(server.url)), params)
+        assert "referenceNumber" not in server.seen[-1].json()
+
+
 def test_trustpilot_errors() -> None:
     with local_server(trustpilot) as server:
         ctx = make_ctx(tp_creds(server.url))
@@ -167,6 +179,7 @@ def test_generic_review_payload() -> None:
     assert event["data"] == {"rating": 4.5, "text": "Nice", "email": "ada@example.com", "source": "webhook"}
     assert generic_event({"rating": "4.5", "email": "ada@example.com", "text": "Nice"})["id"] == event["id"]
     assert generic_event({"id": "r-1", "rating": 5, "email": "ada@example.com"})["id"] == "r-1"
+    assert generic_event({"rating": 3, "reference": "deal:12"})["subject"] == {"reference": "deal:12"}
     for bad in ({"rating": "great", "email": "a@b.c"}, {"rating": 5}, {"rating": 11, "email": "a@b.c"}):
         with pytest.raises(BadReviewPayload):
             generic_event(bad)
