@@ -43,6 +43,13 @@ class MemoryRecords:
         record = self.data.get(kind, {}).get(record_id)
         return copy.deepcopy(record) if record is not None else None
 
+    def contact_by_email(self, email: str) -> dict[str, Any] | None:
+        wanted = str(email).strip().casefold()
+        for record in self.data["contact"].values():
+            if str(record.get("email") or "").strip().casefold() == wanted:
+                return copy.deepcopy(record)
+        return None
+
     def update(self, kind: str, record_id: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
         record = self._record(kind, record_id)
         changed = {k: v for k, v in fields.items() if record.get(k) != v}

@@ -61,6 +61,13 @@ class SqlRecords:
         row = self._contact_by(key)
         return as_dict(row) if row is not None else None
 
+    def contact_by_email(self, email: str) -> dict[str, Any] | None:
+        text = str(email).strip().lower()
+        if "@" not in text:
+            return None
+        row = self.session.execute(select(Contact).where(Contact.email == text)).scalars().first()
+        return as_dict(row) if row is not None else None
+
     def _contact_by(self, key: Any) -> Contact | None:
         text = str(key).strip()
         if text.isdigit():

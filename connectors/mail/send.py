@@ -1,4 +1,5 @@
-"""mail.send: refuse unsubscribed or bounced contacts, build the message, hand it to SMTP."""
+"""mail.send: refuse recipients who are unsubscribed or bounced contacts, build the message, hand it to
+SMTP."""
 
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ def subject_contact(ctx: ActionContext) -> dict[str, Any] | None:
     return ctx.records.get("contact", contact_id)
 
 
+def recipient_refusal(ctx: ActionContext, addresses: list[str], *, service: bool = False) -> str | None:
+    """Why this mail must not go out, judged by whom it goes to (not whom the run is about): the first
+    recipient that is a contact who unsubscribed or whose address bounced. Addresses that are no
+    contact (the team's own inbox) are never refused."""
+    for address in addresses:
+        reason = refusal(ctx.records.contact_by_email(address), service=service)
+        if reason:
+            return f"mail not sent to {address}: {reason}"
+    return None
+
+
 def refusal(contact: dict[str, Any] | None, *, service: bool = False) -> str | None:
     """Why this contact must not be mailed, or None. Service mail ignores the subscription."""
     if not contact:
@@ -36,7 +48,7 @@ def tracking_for(ctx: ActionContext, params: dict[str, Any], contact: dict[str, 
     if not public_url or not secret_key:
         ctx.logger.warning("mail.send: no public_url/secret_key setting; sending without tracking links")
         return None
-    data = {"c": (contact or {}).get("id", ctx.run.subject.get("contact_id")), "e": to, "m": msg_id,
+    data = {"c": (contact or {}).get("id"), "e": to, "m": msg_id,
             "r": ctx.run.id, "n": ctx.run.node}
     return message.Tracking(
         public_url=str(public_url), secret_key=str(secret_key),
@@ -52,14 +64,17 @@ def send_mail(ctx: ActionContext, credentials: Any, params: dict[str, Any], *,
     to = message.valid_address(str(params.get("to") or ""))
     if to is None:
         raise PermanentError(f"not a valid email address: {params.get('to')!r}")
-    for extra in [*(params.get("cc") or []), *(params.get("bcc") or [])]:
-        if message.valid_address(extra) is None:
+    copies = [*(params.get("cc") or []), *(params.get("bcc") or [])]
+    addresses = [to]
+    for extra in copies:
+        address = message.valid_address(extra)
+        if address is None:
             raise PermanentError(f"not a valid email address: {extra!r}")
-    contact = subject_contact(ctx)
-    service = params.get("category") == "service"
-    reason = refusal(contact, service=service)
+        addresses.append(address)
+    reason = recipient_refusal(ctx, addresses, service=params.get("category") == "service")
     if reason:
-        raise PermanentError(f"mail not sent to {to}: {reason}")
+        raise PermanentError(reason)
+    contact = ctx.records.contact_by_email(to)  # opens, clicks and unsubscribes are the recipient's
     sender = params.get("from") or credentials.get("from")
     if not sender or message.valid_address(sender) is None:
         raise PermanentError("no valid sender: set `from` on the action or the credential")

@@ -49,6 +49,11 @@ class MemoryRecords:
         record = self.data[kind].get(record_id)
         return dict(record) if record else None
 
+    def contact_by_email(self, email: str) -> dict[str, Any] | None:
+        wanted = email.strip().casefold()
+        found = [c for c in self.data["contact"].values() if str(c.get("email") or "").casefold() == wanted]
+        return dict(found[0]) if found else None
+
     def update(self, kind: str, record_id: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
         self._record(kind, record_id).update(fields)
         return dict(self._record(kind, record_id))

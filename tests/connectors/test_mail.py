@@ -16,6 +16,7 @@ from connectors.mail.message import message_id
 
 SEND = CONNECTOR.actions["mail.send"]
 SETTINGS = {"public_url": "https://flow.example.com", "secret_key": "instance-secret"}
+UNSUBSCRIBE = re.compile(r"https://flow\.example\.com(/t/u/\S+)")
 
 
 def creds(port: int, **more: Any) -> dict[str, Any]:
@@ -171,6 +172,40 @@ def test_refuses_the_contact_of_a_deal_subject(smtp_server: Any) -> None:
     ctx = make_ctx(creds(port), records=records, subject={"deal_id": 3})
     with pytest.raises(PermanentError, match="unsubscribed"):
         SEND.run(ctx, {"to": "ada@example.com", "subject": "Hi", "body": "x"})
+
+
+def test_refusal_is_judged_by_the_recipient_not_the_run_subject(smtp_server: Any) -> None:
+    """Mailing the owner in a run about an unsubscribed contact goes out; mailing an unsubscribed or
+    bounced contact who is not the run's subject (as To, Cc or Bcc) is refused."""
+    inbox, port = smtp_server
+    records = records_with(subscribed=False)  # contact 7, the run's subject, has unsubscribed
+    records.put("contact", {"id": 8, "email": "bob@example.com", "subscribed": False})
+    records.put("contact", {"id": 9, "email": "cy@example.com", "subscribed": True, "bounced": True})
+    records.put("contact", {"id": 10, "email": "dee@example.com", "subscribed": True})
+    ctx = make_ctx(creds(port), records=records, subject={"contact_id": 7}, settings=SETTINGS)
+
+    out = SEND.run(ctx, {"to": "owner@acme.test", "subject": "Ada unsubscribed", "body": "FYI"})
+    assert out["accepted"] is True and inbox.envelopes[0].rcpt_tos == ["owner@acme.test"]
+    with pytest.raises(PermanentError, match=r"mail not sent to Bob@Example.com: .*unsubscribed"):
+        SEND.run(make_ctx(creds(port), records=records, subject={"contact_id": 10}),
+                 {"to": "Bob@Example.com", "subject": "Hi", "body": "x"})
+    with pytest.raises(PermanentError, match=r"cy@example.com: .*bounced"):
+        SEND.run(make_ctx(creds(port), records=records, subject={"contact_id": 10}),
+                 {"to": "dee@example.com", "cc": ["cy@example.com"], "subject": "Hi", "body": "x"})
+    assert len(inbox.envelopes) == 1
+
+    # the tracking links are the recipient's: the owner's unsubscribe link does not unsubscribe Ada
+    link = UNSUBSCRIBE.search(inbox.messages[0].get_body(("plain",)).get_content())
+    assert link
+    events: list[dict[str, Any]] = []
+    tracking_client(events).post(link.group(1), data={"List-Unsubscribe": "One-Click"})
+    assert events[0]["subject"] == {"contact": {"email": "owner@acme.test"}}
+    dee = make_ctx(creds(port), records=records, subject={"contact_id": 7}, settings=SETTINGS)
+    SEND.run(dee, {"to": "dee@example.com", "subject": "Hi", "body": "x"})
+    link = UNSUBSCRIBE.search(inbox.messages[1].get_body(("plain",)).get_content())
+    assert link
+    tracking_client(events).post(link.group(1), data={"List-Unsubscribe": "One-Click"})
+    assert events[1]["subject"] == {"contact_id": 10}
 
 
 @pytest.mark.parametrize("to", ["not-an-address", "a@b", "", "two@x.com, three@y.com"])
