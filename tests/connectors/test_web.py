@@ -113,9 +113,10 @@ def test_webhook_is_signed() -> None:
         assert out == {"status": 204, "delivery_id": "run-9:notify:2"}
         seen = server.seen[0]
         assert seen.method == "POST" and seen.headers["content-type"] == "application/json"
-        expected = hmac.new(b"whsec-123", seen.body, hashlib.sha256).hexdigest()
+        stamp = seen.headers["x-flowright-timestamp"]
+        assert stamp == str(int(ctx.clock().timestamp()))
+        expected = hmac.new(b"whsec-123", stamp.encode() + b"." + seen.body, hashlib.sha256).hexdigest()
         assert seen.headers["x-flowright-signature"] == f"sha256={expected}"
-        assert seen.headers["x-flowright-timestamp"] == str(int(ctx.clock().timestamp()))
         assert seen.headers["x-flowright-delivery"] == "run-9:notify:2"
         assert json.loads(seen.body) == {"deal": 3, "name": "Ąžuolas"}
 
