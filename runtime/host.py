@@ -23,6 +23,7 @@ from connectors.errors import ConnectorError, PermanentError, RateLimited
 from runtime import ingest
 from runtime.flow import Flow
 from runtime.models import Credential, Run, Step, Wait
+from runtime.params import plain_output
 from runtime.records import SqlRecords
 from runtime.run import FINISHED, LIVE, RunState, RunStatus, StepRecord, StepStatus, transition
 from runtime.services import Services
@@ -160,7 +161,7 @@ class DbHost:
             raise
         self.session.commit()  # the journal entry (and every step before it) is durable before the call
         try:
-            output = dict(spec.run(ctx, dict(params)) or {})
+            output = plain_output(spec, spec.run(ctx, dict(params)))
         except ConnectorError as exc:
             self._journal_failure(journal, exc.message)
             raise

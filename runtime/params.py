@@ -1,4 +1,4 @@
-"""Checking an action's rendered params against its params schema, and making values JSON-safe."""
+"""Checking an action's rendered params against its params schema, and making values and outputs JSON-safe."""
 
 from __future__ import annotations
 
@@ -50,6 +50,35 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    return value
+
+
+def plain_output(action: Action, output: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An action's output as the runtime keeps and shows it (`steps.<id>`, the journal, `simulate --json`).
+
+    JSON-safe, and every datetime in it written as params and step times are, ISO-8601 UTC with `Z`:
+    datetime objects, and strings where the output schema declares `format: date-time`
+    (`2026-11-21T15:00:00+00:00` -> `2026-11-21T15:00:00Z`). Other strings are the provider's data
+    and are left as they came.
+    """
+    return jsonable(_times(action.output_schema, dict(output or {})))
+
+
+def _times(schema: Any, value: Any) -> Any:
+    if not isinstance(schema, Mapping):
+        return value
+    if isinstance(value, str) and schema.get("format") == "date-time":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return iso(moment) if moment.tzinfo is not None else value
+    if isinstance(value, dict):
+        properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+        extra = schema.get("additionalProperties")
+        return {k: _times(properties.get(k, extra), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_times(schema.get("items"), v) for v in value]
     return value
 
 

@@ -26,6 +26,7 @@ from runtime.durations import iso, parse_duration, to_datetime
 from runtime.errors import DurationError
 from runtime.flow import Flow
 from runtime.memory import MemoryRecords
+from runtime.params import plain_output
 from runtime.run import LIVE, RunState, RunStatus, StepRecord
 from runtime.validation import load_flow
 
@@ -93,9 +94,9 @@ class SimHost:
             raise PermanentError(failure.error)
         spec = self.registry.action(action)
         if spec.local:
-            output = self._run_local(run, node, spec, params, key)
+            output = plain_output(spec, self._run_local(run, node, spec, params, key))
         else:
-            output = copy.deepcopy(spec.example_output)
+            output = plain_output(spec, copy.deepcopy(spec.example_output))
         self.effects.append(
             {"node": node["id"], "action": action, "at": iso(self.clock), "params": copy.deepcopy(params)}
         )

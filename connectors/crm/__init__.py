@@ -39,9 +39,9 @@ _ACTIONS = [
            {"title": string(minLength=1), "due_in": DURATION, "due_at": string(format="date-time"),
             "assignee": _ID, "notes": string()}, ("title",),
            {"task_id": _ID, "assignee": {"type": ["string", "integer", "null"]},
-            "due_at": {"type": ["string", "null"]}},
+            "due_at": {"type": ["string", "null"], "format": "date-time"}},
            ("task_id", "assignee", "due_at"),
-           {"task_id": 12, "assignee": 2, "due_at": "2026-11-25T09:00:00+00:00"},
+           {"task_id": 12, "assignee": 2, "due_at": "2026-11-25T09:00:00Z"},
            Delivery.AT_MOST_ONCE,  # a repeat would create a second task
            run.run_create_task),
     _local("crm.assign_owner", "Assign an owner", "Pick an owner from a team (skipping people marked away).",
