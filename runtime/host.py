@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from connectors.base import ActionContext, Delivery, RunInfo
 from connectors.credentials import CredentialError
 from connectors.errors import ConnectorError, PermanentError, RateLimited
+from connectors.session import TimeoutSession
 from runtime import ingest
 from runtime.flow import Flow
 from runtime.models import Credential, Run, Step, Wait
@@ -283,7 +284,7 @@ class DbHost:
     # ------------------------------------------------------------ helpers
     def _context(self, run: RunState, node: Mapping[str, Any], spec: Any, key: str) -> ActionContext:
         if self._http is None:
-            self._http = requests.Session()
+            self._http = TimeoutSession()
         return ActionContext(
             run=RunInfo(run.id, run.flow, run.version, node["id"], dict(run.subject)),
             idempotency_key=key,

@@ -21,6 +21,7 @@ import requests
 from connectors.base import ActionContext, RunInfo
 from connectors.errors import ConnectorError, PermanentError, RetryableError
 from connectors.registry import ConnectorRegistry, default_registry
+from connectors.session import TimeoutSession
 from runtime import interpreter
 from runtime.durations import iso, parse_duration, to_datetime
 from runtime.errors import DurationError
@@ -106,7 +107,7 @@ class SimHost:
         self, run: RunState, node: Mapping[str, Any], spec: Any, params: dict[str, Any], key: str
     ) -> dict[str, Any]:
         if self._http is None:
-            self._http = requests.Session()
+            self._http = TimeoutSession()
         ctx = ActionContext(
             run=RunInfo(run.id, run.flow, run.version, node["id"], dict(run.subject)),
             idempotency_key=key,

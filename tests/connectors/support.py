@@ -17,10 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import requests
 from jsonschema import Draft202012Validator, FormatChecker
 
 from connectors.base import Action, ActionContext, RunInfo
+from connectors.session import TimeoutSession
 
 
 class MemoryRecords:
@@ -138,7 +138,7 @@ def make_ctx(credentials: Mapping[str, Any] | None = None, *, records: MemoryRec
         idempotency_key=key,
         credentials=dict(credentials or {}),
         records=records or MemoryRecords(),
-        http=requests.Session(),
+        http=TimeoutSession(),
         clock=lambda: now,
         logger=logging.getLogger("tests.connectors"),
         settings=dict(settings or {}),
