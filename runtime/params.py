@@ -74,7 +74,9 @@ def _times(schema: Any, value: Any) -> Any:
             return value
         return iso(moment) if moment.tzinfo is not None else value
     if isinstance(value, dict):
-        properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+        properties = schema.get("properties")
+        if not isinstance(properties, Mapping):
+            properties = {}
         extra = schema.get("additionalProperties")
         return {k: _times(properties.get(k, extra), v) for k, v in value.items()}
     if isinstance(value, list):
@@ -95,7 +97,9 @@ def fit_templated(schema: Any, template: Any, value: Any) -> Any:
     if isinstance(template, str):
         return _fit(schema, value) if is_template(template) else value
     if isinstance(template, Mapping) and isinstance(value, dict):
-        properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+        properties = schema.get("properties")
+        if not isinstance(properties, Mapping):
+            properties = {}
         extra = schema.get("additionalProperties")
         return {k: fit_templated(properties.get(k, extra), template.get(k), v) for k, v in value.items()}
     if isinstance(template, list) and isinstance(value, list) and len(template) == len(value):
