@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
 
 import schemas
 from runtime.durations import DURATION_PATTERN
@@ -42,12 +43,35 @@ TYPE_WORDS: dict[str, str] = {
 }
 
 
+def _properties(
+    validator: Validator, properties: Mapping[str, Any], instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    """`properties` as jsonschema has it, except that a property whose schema is `false` is reported at
+    that property: jsonschema's shortcut for `false` drops the property from both the instance path and
+    the schema path, so `{"duration", "until"}` on a delay was reported at the node as 'properties'."""
+    if not validator.is_type(instance, "object"):
+        return
+    for name, subschema in properties.items():
+        if name not in instance:
+            continue
+        if subschema is False:
+            yield ValidationError(
+                f"False schema does not allow {instance[name]!r}", validator=None, validator_value=None,
+                instance=instance[name], schema=False, path=[name], schema_path=[name],
+            )
+        else:
+            yield from validator.descend(instance[name], subschema, path=name, schema_path=name)
+
+
+FlowValidator = validators.extend(Draft202012Validator, {"properties": _properties})
+
+
 @cache
-def validator_for(name: str) -> Draft202012Validator:
+def validator_for(name: str) -> Validator:
     """The compiled validator of one of our schemas ("flow", "event"), with format checking."""
     schema = schemas.load(name)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    FlowValidator.check_schema(schema)
+    return FlowValidator(schema, format_checker=FlowValidator.FORMAT_CHECKER)
 
 
 def show(value: Any, limit: int = 60) -> str:
@@ -163,10 +187,13 @@ def _dependent_required(error: ValidationError, where: str) -> Translated:
 
 
 def _false_schema(error: ValidationError, where: str) -> Translated:
+    """A property a `false` schema forbids, at that property: under `dependentSchemas/<other>` it is
+    one that cannot be given together with <other> (a delay's `until` or `offset` with `duration`)."""
     path = list(error.schema_path)
-    if "dependentSchemas" in path:
-        other = path[path.index("dependentSchemas") + 1]
-        yield where, f"{path[-1]!r} cannot be used together with {other!r}"
+    if "dependentSchemas" in path and len(path) > path.index("dependentSchemas") + 3:
+        at = path.index("dependentSchemas")
+        other, field = path[at + 1], path[-1]
+        yield where, f"{field!r} cannot be used together with {other!r}"
     else:
         yield where, "is not allowed here"
 

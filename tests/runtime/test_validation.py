@@ -130,6 +130,39 @@ def test_the_compiled_validator_is_cached() -> None:
     assert validator_for("flow") is validator_for("flow")
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"until": "2026-01-01"}, [("/nodes/0/until", "'until' cannot be used together with 'duration'")]),
+        (
+            {"until": "2026-01-01", "offset": "-P1D"},
+            [
+                ("/nodes/0/until", "'until' cannot be used together with 'duration'"),
+                ("/nodes/0/offset", "'offset' cannot be used together with 'duration'"),
+            ],
+        ),
+    ],
+)
+def test_a_field_that_cannot_go_with_duration_is_named_where_it_is(
+    extra: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    """The `false` schemas under dependentSchemas/duration: the message names the field and points at it
+    (it said "'properties' cannot be used together with 'duration'" at the node)."""
+    doc = {"format": "flowright/v1", "key": "k", "name": "n", "subject": "none",
+           "triggers": [{"type": "manual"}], "start": "a",
+           "nodes": [{"id": "a", "type": "delay", "duration": "P1D", **extra}]}
+    assert [(p, m) for p, m, s in problems(doc) if s == "error"] == expected
+
+
+def test_offset_with_duration_and_without_until_says_both() -> None:
+    doc = broken("/nodes/0/offset", "-P1D")
+    found = [(p, m) for p, m, s in problems(doc) if s == "error"]
+    assert found == [
+        ("/nodes/0/offset", "'offset' cannot be used together with 'duration'"),
+        ("/nodes/0/offset", "'offset' can only be used together with 'until'"),
+    ]
+
+
 # (pointer changed, new value, pointer reported, words in the message)
 SEMANTIC = [
     ("/start", "wait_a_dya", "/start", "no node has id 'wait_a_dya'; did you mean 'wait_a_day'"),
