@@ -19,7 +19,8 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from runtime.durations import iso, parse_duration, to_datetime
 from runtime.errors import DurationError, TemplateError
 
-_SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}\s*$", re.S)
+# Exactly one `{{ ... }}` and nothing around it, not even a space (DESIGN §3): `" {{ 1 }}"` is text.
+_SINGLE_EXPR = re.compile(r"\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}", re.S)
 _MARKERS = ("{{", "{%", "{#")
 
 
@@ -118,7 +119,7 @@ def is_template(value: Any) -> bool:
 
 def single_expression(text: str) -> str | None:
     """The expression inside a template that is exactly one `{{ ... }}`, else None."""
-    match = _SINGLE_EXPR.match(text)
+    match = _SINGLE_EXPR.fullmatch(text)
     return match.group("expr").strip() if match else None
 
 

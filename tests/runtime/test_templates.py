@@ -68,3 +68,22 @@ def test_datetimes_in_text_are_iso() -> None:
         "2026-03-10T18:00:00+02:00 local"
     )
     assert render("{{ now }}", SCOPE) == SCOPE["now"]  # a lone expression stays a datetime
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ 1 }}", 1),
+        ("{{1}}", 1),
+        ("{{   vars.n + 1   }}", 3),  # whitespace inside the braces is the expression's own
+        ("{{\nvars.n\n}}", 2),
+        (" {{ 1 }}", " 1"),  # anything outside the one expression makes the whole a string (DESIGN §3)
+        ("{{ 1 }} ", "1 "),
+        ("{{ vars.n }}\n", "2\n"),
+        ("\t{{ [1, 2] }}", "\t[1, 2]"),
+        ("{{ 1 }}{{ 2 }}", "12"),
+    ],
+)
+def test_only_exactly_one_expression_is_native(template: str, expected: object) -> None:
+    result = render(template, {**SCOPE, "vars": {"n": 2}})
+    assert result == expected and type(result) is type(expected)
