@@ -17,6 +17,7 @@ import requests
 
 from connectors.errors import (  # re-exported: connectors import errors from here
     ConnectorError,
+    Deferred,
     PermanentError,
     RetryableError,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "ActionContext",
     "Connector",
     "ConnectorError",
+    "Deferred",
     "Delivery",
     "PermanentError",
     "Rate",

@@ -24,9 +24,20 @@ class RetryableError(ConnectorError):
         self.retry_after = retry_after
 
 
-class RateLimited(RetryableError):
+class Deferred(RetryableError):
+    """The action chose not to call the provider now, so the call was not made (the recipient's quiet
+    hours): the runtime re-times the step after `retry_after` seconds without counting it as a failed
+    attempt. `spread`: scatter the runs waiting for the same moment over part of the wait again."""
+
+    spread = False
+
+
+class RateLimited(Deferred):
     """Our own rate budget for a provider is used up: the call was not made. The runtime re-times the
-    step after `retry_after` seconds without counting it as a failed attempt."""
+    step after `retry_after` seconds (spread, so the waiting runs do not all wake at once) without
+    counting it as a failed attempt."""
+
+    spread = True
 
 
 class PermanentError(ConnectorError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from connectors.errors import ConnectorError, PermanentError, RateLimited
+from connectors.errors import ConnectorError, Deferred, PermanentError
 from connectors.registry import ConnectorRegistry
 from runtime.conditions import Clock, evaluate
 from runtime.durations import get_zone, iso, parse_duration, to_datetime
@@ -79,7 +79,8 @@ class Fail:
     error: str
     retryable: bool = False
     retry_after: float | None = None
-    throttled: bool = False  # our rate budget said wait: not a failed attempt
+    throttled: bool = False  # the action was deferred (rate budget, quiet hours): not a failed attempt
+    spread: bool = True  # scatter the wake-ups of throttled runs (a rate budget; not quiet hours)
 
 
 Transition = Next | Sleep | Wait | Exit | Fail
@@ -124,8 +125,8 @@ def run_action(step: Step) -> Transition:
         return Fail(f"params for {action.key} are invalid: {problem}")
     try:
         output = step.host.execute(step.run, node, action.key, params, step.run.idempotency_key(node["id"]))
-    except RateLimited as exc:
-        return Fail(exc.message, True, exc.retry_after, throttled=True)
+    except Deferred as exc:  # not called now (our rate budget, quiet hours): not a failed attempt
+        return Fail(exc.message, True, exc.retry_after, throttled=True, spread=exc.spread)
     except ConnectorError as exc:
         return Fail(exc.message, exc.retryable, getattr(exc, "retry_after", None))
     return Next("next", node.get("next"), output)
@@ -398,7 +399,9 @@ def _apply_fail(step: Step, outcome: Fail) -> None:
     retry = {**DEFAULT_RETRY, **(node.get("retry") or {})}
     key = run.idempotency_key(node["id"])
     if outcome.throttled:  # spread the waiting runs over half the wait again, so they do not all wake at once
-        wait = (outcome.retry_after or 1.0) * (1 + random.Random(f"{key}:{iso(step.now)}").random() / 2)
+        wait = outcome.retry_after or 1.0
+        if outcome.spread:
+            wait *= 1 + random.Random(f"{key}:{iso(step.now)}").random() / 2
         _retry_later(step, outcome, step.now + timedelta(seconds=wait))
         return
     if outcome.retryable and node["type"] == "action" and run.attempt + 1 < int(retry["max_attempts"]):

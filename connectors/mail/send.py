@@ -9,17 +9,6 @@ from connectors.base import ActionContext, PermanentError
 from connectors.mail import message, smtp
 
 
-def subject_contact(ctx: ActionContext) -> dict[str, Any] | None:
-    """The run's contact: the subject's contact, else the contact of the subject's deal."""
-    contact_id = ctx.run.subject.get("contact_id")
-    if contact_id is None and ctx.run.subject.get("deal_id") is not None:
-        deal = ctx.records.get("deal", ctx.run.subject["deal_id"]) or {}
-        contact_id = deal.get("contact_id")
-    if contact_id is None:
-        return None
-    return ctx.records.get("contact", contact_id)
-
-
 def recipient_refusal(ctx: ActionContext, addresses: list[str], *, service: bool = False) -> str | None:
     """Why this mail must not go out, judged by whom it goes to (not whom the run is about): the first
     recipient that is a contact who unsubscribed or whose address bounced. Addresses that are no

@@ -11,8 +11,9 @@ import phonenumbers
 import requests
 
 from connectors import httpmap
-from connectors.base import ActionContext, PermanentError, RetryableError
+from connectors.base import ActionContext, Deferred, PermanentError
 from connectors.sms import quiet
+from connectors.subject import subject_contact
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
@@ -71,27 +72,23 @@ def call(ctx: ActionContext, path: str, form: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def _contact(ctx: ActionContext) -> dict[str, Any]:
-    contact_id = ctx.run.subject.get("contact_id")
-    return (ctx.records.get("contact", contact_id) if contact_id is not None else None) or {}
-
-
 def check_quiet_hours(ctx: ActionContext, contact: dict[str, Any]) -> None:
-    """Raise RetryableError(retry_after=until the window ends) during the credential's quiet hours."""
+    """Raise Deferred(retry_after=until the window ends) during the credential's quiet hours, in the
+    contact's timezone: the message is not sent, and the wait is not a failed attempt."""
     window = ctx.credentials.get("quiet_hours")
     if not window:
         return
     tz = quiet.zone(contact.get("timezone")) or quiet.zone(ctx.credentials.get("timezone")) or ZoneInfo("UTC")
     wait = quiet.seconds_left(ctx.clock(), window["from"], window["to"], tz)
     if wait > 0:
-        raise RetryableError(f"quiet hours ({window['from']}-{window['to']} {tz.key}): "
+        raise Deferred(f"quiet hours ({window['from']}-{window['to']} {tz.key}): "
                              f"sending in {int(wait)} s", retry_after=wait)
 
 
 def run_send(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     creds = ctx.credentials
     to = e164(str(params["to"]), creds.get("default_region"))
-    contact = _contact(ctx)
+    contact = subject_contact(ctx) or {}  # a deal's run: the deal's contact, as mail.send does
     if not params.get("ignore_quiet_hours"):
         check_quiet_hours(ctx, contact)
     form = {"To": to, "Body": str(params["body"])}

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from connector_support import MemoryRecords, Reply, Seen, local_server, make_ctx
 
-from connectors.base import PermanentError, RetryableError
+from connectors.base import Deferred, PermanentError, RetryableError
 from connectors.sms import CONNECTOR
 from connectors.sms.quiet import seconds_left
 
@@ -138,9 +138,16 @@ def test_quiet_hours_in_the_contact_timezone() -> None:
     with local_server(twilio) as server:
         ctx = make_ctx(creds(server.url, quiet_hours=window, timezone="Europe/Vilnius"), records=records,
                        subject={"contact_id": 7}, now=now)
-        with pytest.raises(RetryableError, match="quiet hours") as info:
+        with pytest.raises(Deferred, match="quiet hours") as info:  # re-timed, not a failed attempt
             SEND.run(ctx, {"to": "+37060012345", "body": "x"})
         assert info.value.retry_after == 9 * 3600  # until 08:00 in Auckland
+        assert not info.value.spread  # wake when the window ends, not up to half the wait later
+        # a deal's run: the deal's contact's timezone
+        records.put("deal", {"id": 3, "contact_id": 7})
+        deal = make_ctx(creds(server.url, quiet_hours=window, timezone="Europe/Vilnius"), records=records,
+                        subject={"deal_id": 3}, now=now)
+        with pytest.raises(Deferred, match="Pacific/Auckland"):
+            SEND.run(deal, {"to": "+37060012345", "body": "x"})
         assert server.seen == []
         assert SEND.run(ctx, {"to": "+37060012345", "body": "x", "ignore_quiet_hours": True})["sid"]
         # no timezone on the contact: the credential's (Vilnius, midday) lets it through
