@@ -31,16 +31,23 @@ def e164(number: str, region: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _error_text(error: Mapping[str, Any]) -> str:
+    """`Authenticate (error 20003): Your AccountSid or AuthToken was incorrect.`: Twilio's `message` is
+    often a bare title, its `detail` says what is wrong."""
+    text = str(error["message"]) + (f" (error {error['code']})" if error.get("code") else "")
+    detail = error.get("detail")
+    return f"{text}: {detail}" if isinstance(detail, str) and detail.strip() else text
+
+
 def _message(response: requests.Response) -> str | None:
-    """Twilio's error bodies: `{"code": 21211, "message", "more_info", "status"}` (the 2010 API), or
-    `{"errors": [{"code", "message", "infoUrl"}]}` (newer product APIs)."""
+    """Twilio's error bodies: `{"code": 21211, "message", "more_info", "status"}` (the 2010 API, with
+    `detail` on some errors), or `{"errors": [{"code", "message", "infoUrl"}]}` (newer product APIs)."""
     data = httpmap.json_or_none(response)
     if not isinstance(data, dict):
         return httpmap.body_text(response, 200)
     listed = data.get("errors")
     errors: list[Any] = listed if isinstance(listed, list) else [data]
-    texts = [f"{e['message']} (error {e['code']})" if e.get("code") else str(e["message"])
-             for e in errors if isinstance(e, dict) and e.get("message")]
+    texts = [_error_text(e) for e in errors if isinstance(e, dict) and e.get("message")]
     return "; ".join(texts) or None
 
 

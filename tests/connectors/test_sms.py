@@ -122,7 +122,8 @@ def test_provider_errors_are_mapped_and_secret_free() -> None:
         with pytest.raises(RetryableError, match="500"):
             SEND.run(ctx, {"to": "+37060000500", "body": "x"})
         wrong = make_ctx(creds(server.url, auth_token="wrong-SECRET-token"))
-        with pytest.raises(PermanentError, match="Authenticate") as info:
+        with pytest.raises(PermanentError, match=r"401: Authenticate \(error 20003\): Your AccountSid or "
+                                                 r"AuthToken was incorrect\.$") as info:
             SEND.run(wrong, {"to": "+37060012345", "body": "x"})
         assert info.value.status == 401
         for text in (str(info.value), repr(info.value.args)):
