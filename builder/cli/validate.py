@@ -22,6 +22,8 @@ from runtime.validation import Problem, validate_flow
 
 def read_document(path: str) -> tuple[Any, list[Problem]]:
     """The JSON in a file, or a problem at the whole document saying why it cannot be read."""
+    if Path(path).is_dir():
+        return None, [Problem("", "cannot read the file: it is a directory")]
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -62,7 +64,9 @@ def problems_of(path: str, registry: ConnectorRegistry) -> list[Problem]:
 
 
 @click.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+# Not click.Path's checks: a directory or an unreadable file is a `FILE:: message` line and exit 1
+# (DESIGN §10), like a missing one, not a usage error with exit 2.
+@click.argument("files", nargs=-1, required=True, type=click.Path(readable=False))
 def validate_command(files: tuple[str, ...]) -> None:
     """Check flow documents (or template bundles); print one line per problem as FILE:POINTER: message."""
     registry = default_registry()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from builder.cli import main
@@ -78,6 +80,27 @@ def test_unreadable_and_malformed_files_are_problems_not_tracebacks(tmp_path: Pa
         f"{broken}:: not valid JSON: Expecting value at line 1 column 12",
         f"{tmp_path / 'missing.json'}:: cannot read the file: No such file or directory",
     ]
+
+
+def test_a_directory_is_a_problem_line_not_a_usage_error(tmp_path: Path) -> None:
+    ok = write(tmp_path, "ok.json", VALID)
+    code, out, err = invoke(str(tmp_path), str(ok))
+    assert (code, out, err) == (1, f"{tmp_path}:: cannot read the file: it is a directory\n", "")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_a_problem_line_not_a_usage_error(tmp_path: Path) -> None:
+    secret = write(tmp_path, "secret.json", VALID)
+    secret.chmod(0)
+    code, out, _ = invoke(str(secret))
+    assert (code, out) == (1, f"{secret}:: cannot read the file: Permission denied\n")
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
+def test_a_file_that_fails_to_read_is_a_problem_line() -> None:
+    code, out, _ = invoke("/proc/self/mem")  # opens, then every read fails, even for root
+    assert code == 1
+    assert out.startswith("/proc/self/mem:: cannot read the file: ")
 
 
 def test_warnings_go_to_stderr_and_do_not_fail(tmp_path: Path) -> None:
