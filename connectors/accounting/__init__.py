@@ -57,7 +57,9 @@ INVOICE_PARAMS = obj(
         "due_date": string("Due date", format="date"),
         "date": string("Invoice date; default: today", format="date"),
         "reference": string("Your reference (Xero Reference / QuickBooks DocNumber)"),
-        "status": string("Xero status", enum=["DRAFT", "SUBMITTED", "AUTHORISED"], default="AUTHORISED"),
+        "status": string("Xero status; default AUTHORISED when every line has an account code (the line's "
+                         "or the credential's sales_account), else DRAFT, which Xero accepts uncoded",
+                         enum=["DRAFT", "SUBMITTED", "AUTHORISED"]),
     },
     ("customer", "lines"),
     top=True,

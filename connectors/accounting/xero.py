@@ -119,8 +119,12 @@ class Xero:
             if line.get("tax_type"):
                 item["TaxType"] = line["tax_type"]
             lines.append(item)
+        # Xero refuses to approve an invoice with a line that has no account code: without one, a draft
+        # that someone codes and approves in Xero; with one on every line, approved at once.
+        coded = all(item.get("AccountCode") for item in lines)
+        status = invoice.get("status") or ("AUTHORISED" if coded else "DRAFT")
         body: dict[str, Any] = {"Type": "ACCREC", "Contact": {"ContactID": customer_id}, "LineItems": lines,
-                                "Date": invoice["date"], "Status": invoice.get("status") or "AUTHORISED"}
+                                "Date": invoice["date"], "Status": status}
         optional = {"DueDate": invoice.get("due_date"), "Reference": invoice.get("reference"),
                     "CurrencyCode": invoice.get("currency")}
         body.update({k: v for k, v in optional.items() if v})

@@ -82,6 +82,9 @@ class XeroServer:
                           "the contact: Name, ContactID, ContactNumber")
         if inv.get("Status") == "AUTHORISED" and not inv.get("DueDate"):
             errors.append("Due Date is required.")
+        if inv.get("Status") in ("SUBMITTED", "AUTHORISED"):
+            errors += ["Account code '' is not a valid code for this document."
+                       for line in inv.get("LineItems", []) if not line.get("AccountCode")]
         if errors:
             return _xero_validation(*errors)
         total = sum(line["Quantity"] * line["UnitAmount"] for line in inv["LineItems"])
@@ -97,6 +100,8 @@ class XeroServer:
         invoice = self.invoices.get(pay["Invoice"]["InvoiceID"])
         if invoice is None:
             return _xero_validation("Invoice could not be found")
+        if invoice.get("Status") != "AUTHORISED":
+            return _xero_validation("Invoice not of valid status for creation of a payment.")
         if pay["Account"].get("Code") != "090":
             code = pay["Account"].get("Code")
             return _xero_validation(f"Account code '{code}' is not a valid code for this document.")

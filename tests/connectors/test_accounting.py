@@ -80,6 +80,28 @@ def test_xero_retry_with_the_same_key_creates_one_invoice(xero: tuple[XeroServer
     assert other["id"] != first["id"]
 
 
+def test_xero_invoice_without_account_codes_is_a_draft(xero: tuple[XeroServer, LocalServer]) -> None:
+    """Xero refuses to approve an invoice with an uncoded line, so that one is a draft unless asked."""
+    state, server = xero
+    def uncoded(step: int) -> Any:  # a step of its own each: one step's repeat is one invoice
+        return make_ctx(xero_creds(server.url, sales_account=None), key=f"run-1:bill:{step}")
+
+    draft = INVOICE.run(uncoded(1), {"customer": "c-ada", "lines": LINES})
+    assert state.invoices[draft["id"]]["Status"] == "DRAFT"
+    assert "AccountCode" not in state.invoices[draft["id"]]["LineItems"][0]
+    with pytest.raises(PermanentError, match="not of valid status for creation of a payment"):
+        PAYMENT.run(uncoded(2), {"invoice": draft["id"], "amount": 1.0})
+    coded = INVOICE.run(uncoded(3), {"customer": "c-ada", "due_in": "P14D",
+                                     "lines": [{**LINES[0], "account_code": "200"}]})
+    assert state.invoices[coded["id"]]["Status"] == "AUTHORISED"
+    with pytest.raises(PermanentError, match="Account code '' is not a valid code"):
+        INVOICE.run(uncoded(4), {"customer": "c-ada", "lines": LINES, "due_in": "P14D",
+                                 "status": "AUTHORISED"})
+    forced = INVOICE.run(make_ctx(xero_creds(server.url), key="run-1:bill:5"),
+                         {"customer": "c-ada", "lines": LINES, "status": "DRAFT"})
+    assert state.invoices[forced["id"]]["Status"] == "DRAFT"
+
+
 def test_xero_errors(xero: tuple[XeroServer, LocalServer]) -> None:
     _state, server = xero
     ctx = make_ctx(xero_creds(server.url))
