@@ -7,6 +7,7 @@ The same translation serves the flow schema, the event schema and actions' param
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -117,10 +118,43 @@ def _additional(error: ValidationError, where: str) -> Translated:
             yield join(where, key), f"unknown property {key!r}{did_you_mean(key, allowed)}"
 
 
+def _type_words(wanted: Any) -> str:
+    wanted = wanted if isinstance(wanted, list) else [wanted]
+    return " or ".join(TYPE_WORDS.get(str(t), str(t)) for t in wanted)
+
+
 def _type(error: ValidationError, where: str) -> Translated:
-    wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-    words = " or ".join(TYPE_WORDS.get(str(t), str(t)) for t in wanted)
-    yield where, f"must be {words}, not {json_type(error.instance)}"
+    if _unusable_number(error.instance):
+        yield where, _out_of_range(error)
+    elif isinstance(error.instance, float) and error.validator_value in ("integer", ["integer"]):
+        yield where, f"must be a whole number, not {show(error.instance)}"
+    else:
+        yield where, f"must be {_type_words(error.validator_value)}, not {json_type(error.instance)}"
+
+
+def _unusable_number(value: Any) -> bool:
+    """1e400 (read as infinity), -1e400 and NaN: JSON numbers no computation can use."""
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _out_of_range(error: ValidationError) -> str:
+    """One sentence for an unusable number, the same from the type and the bound keywords (so it is
+    said once): what the schema wants, with its range, and that this number is not one."""
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    wanted = _type_words(schema.get("type", "number"))
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        wanted += f" from {low} to {high}"
+    else:
+        bounds = [f"{word} {schema[key]}" for key, word in RANGE_WORDS.items() if key in schema]
+        wanted += f" {' and '.join(bounds)}" if bounds else ""
+    value = error.instance
+    what = "NaN" if math.isnan(value) else "a number this large" if value > 0 else "a number this far below 0"
+    return f"must be {wanted}, not {what}"
+
+
+RANGE_WORDS = {"minimum": "at least", "exclusiveMinimum": "greater than", "maximum": "at most",
+               "exclusiveMaximum": "less than"}
 
 
 def _enum(error: ValidationError, where: str) -> Translated:
@@ -144,7 +178,10 @@ def _format(error: ValidationError, where: str) -> Translated:
 
 def _bound(word: str) -> Callable[[ValidationError, str], Translated]:
     def translate(error: ValidationError, where: str) -> Translated:
-        yield where, f"must be {word} {error.validator_value}, not {show(error.instance)}"
+        if _unusable_number(error.instance):
+            yield where, _out_of_range(error)
+        else:
+            yield where, f"must be {word} {error.validator_value}, not {show(error.instance)}"
 
     return translate
 
@@ -266,7 +303,8 @@ def problems_from(errors: Iterable[ValidationError], base: str = "",
         if not keep(error):
             continue
         for where, message in translate(error, where_of(error, base)):
-            found.append(Problem(where, message))
+            if Problem(where, message) not in found:  # two keywords may say the same thing
+                found.append(Problem(where, message))
     return found
 
 

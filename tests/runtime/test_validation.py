@@ -154,6 +154,23 @@ def test_a_field_that_cannot_go_with_duration_is_named_where_it_is(
     assert [(p, m) for p, m, s in problems(doc) if s == "error"] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1e400", "must be a whole number from 1 to 1000000, not a number this large"),
+        ("-1e400", "must be a whole number from 1 to 1000000, not a number this far below 0"),
+        ("NaN", "must be a whole number from 1 to 1000000, not NaN"),
+        ("1.5", "must be a whole number, not 1.5"),
+        ("1e20", "must be at most 1000000, not 1e+20"),
+        ('"50"', "must be a whole number, not a string"),
+    ],
+)
+def test_max_steps_that_is_no_usable_whole_number_gets_one_sensible_message(text: str, message: str) -> None:
+    """json reads 1e400 as infinity: it said 'must be a whole number, not a number' (and again as a bound)."""
+    doc = broken("/settings/max_steps", json.loads(text))
+    assert [(p, m) for p, m, s in problems(doc)] == [("/settings/max_steps", message)]
+
+
 def test_offset_with_duration_and_without_until_says_both() -> None:
     doc = broken("/nodes/0/offset", "-P1D")
     found = [(p, m) for p, m, s in problems(doc) if s == "error"]
