@@ -144,6 +144,23 @@ def checked_request(session: requests.Session, method: str, url: str, *, allowli
         return _follow(checked, method, url, allow, timeout, kwargs)
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _drop_credentials(kwargs: dict[str, Any]) -> None:
+    """Before a cross-origin hop (another scheme, host or port): forward none of the caller's headers,
+    since any of them may be a credential (Authorization, Cookie, X-Api-Key, a signature...), and no
+    auth or cookies. Only the Content-Type of a body still being sent (307/308) stays."""
+    headers = kwargs.get("headers") or {}
+    body = kwargs.get("data") is not None or kwargs.get("json") is not None
+    kwargs["headers"] = {k: v for k, v in headers.items() if body and k.lower() == "content-type"}
+    kwargs.pop("auth", None)
+    kwargs.pop("cookies", None)
+
+
 def _follow(session: requests.Session, method: str, url: str, allow: list[str], timeout: float,
             kwargs: dict[str, Any]) -> requests.Response:
     for _ in range(MAX_REDIRECTS + 1):
@@ -158,8 +175,6 @@ def _follow(session: requests.Session, method: str, url: str, allow: list[str], 
             method = "GET"  # what browsers and requests do
             kwargs.pop("json", None)
             kwargs.pop("data", None)
-        if urlsplit(previous).netloc != urlsplit(url).netloc:  # no credentials to another host
-            headers = kwargs.get("headers") or {}
-            kwargs["headers"] = {k: v for k, v in headers.items()
-                                 if k.lower() not in ("authorization", "cookie")}
+        if _origin(previous) != _origin(url):
+            _drop_credentials(kwargs)
     raise PermanentError(f"too many redirects (more than {MAX_REDIRECTS})")

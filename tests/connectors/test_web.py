@@ -75,6 +75,36 @@ def test_redirects_are_followed_and_rechecked() -> None:
         assert len([s for s in server.seen if s.path == "/loop"]) == 6
 
 
+def test_a_cross_origin_redirect_forwards_none_of_the_callers_headers() -> None:
+    """Any header the flow passed may be a credential (X-Api-Key, a token of the provider's own): only the
+    origin it was meant for gets them; a redirect on the same origin keeps them."""
+    with local_server(lambda seen: Reply(200, {"ok": True})) as other:
+        def answer(seen: Seen) -> Reply:
+            targets = {"/away": other.url + "/landed", "/keep": "/stay", "/away-post": other.url + "/post"}
+            if seen.path in targets:
+                return Reply(307 if seen.path == "/away-post" else 302, "", {"Location": targets[seen.path]})
+            return Reply(200, {"ok": True})
+
+        headers = {"Authorization": "Bearer tok-1", "Cookie": "sid=2", "X-Api-Key": "key-3",
+                   "X-Tenant": "acme"}
+        with local_server(answer) as server:
+            ctx = make_ctx(settings=LOCAL)
+            REQUEST.run(ctx, {"url": server.url + "/away", "headers": headers})
+            landed = other.seen[-1]
+            assert landed.path == "/landed"
+            assert not {"authorization", "cookie", "x-api-key", "x-tenant"} & set(landed.headers)
+            REQUEST.run(ctx, {"url": server.url + "/away-post", "method": "POST", "headers": headers,
+                              "json": {"a": 1}})
+            posted = other.seen[-1]
+            assert posted.path == "/post" and posted.json() == {"a": 1}  # 307 keeps the body...
+            assert posted.headers["content-type"] == "application/json"
+            assert "x-api-key" not in posted.headers and "authorization" not in posted.headers  # ...not keys
+            REQUEST.run(ctx, {"url": server.url + "/keep", "headers": headers})
+            stayed = server.seen[-1]
+            assert stayed.path == "/stay" and stayed.headers["x-api-key"] == "key-3"
+            assert stayed.headers["authorization"] == "Bearer tok-1"
+
+
 @pytest.mark.parametrize(("reply", "error", "retry_after", "text"), [
     (Reply(429, {"message": "slow down"}, {"Retry-After": "7"}), RetryableError, 7.0, "slow down"),
     (Reply(503, "maintenance"), RetryableError, None, "maintenance"),
