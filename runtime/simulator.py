@@ -23,7 +23,7 @@ from connectors.errors import ConnectorError, PermanentError, RetryableError
 from connectors.registry import ConnectorRegistry, default_registry
 from connectors.session import TimeoutSession
 from runtime import interpreter
-from runtime.durations import iso, parse_duration, to_datetime
+from runtime.durations import is_zone, iso, parse_duration, to_datetime
 from runtime.errors import DurationError
 from runtime.flow import Flow
 from runtime.memory import MemoryRecords
@@ -217,6 +217,10 @@ class SimResult:
     records: dict[str, Any]
     tasks: list[dict[str, Any]]
     enrolments: list[dict[str, Any]]
+    # The zone the run's schedule followed: the contact's when it names a valid one, else the flow's.
+    timezone: tzinfo = UTC
+    timezone_source: str = "flow"  # "contact" | "flow"
+    warnings: list[str] = field(default_factory=list)  # what the user should hear about (stderr)
 
     @property
     def status(self) -> str:
@@ -276,7 +280,7 @@ def simulate(
     flow = flow_doc if isinstance(flow_doc, Flow) else load_flow(flow_doc, registry)
     host = SimHost(registry, datetime.now(UTC).replace(microsecond=0), fail)
     run_subject = _load_subject(host.records, flow, subject)
-    tz = interpreter.subject_timezone(flow, host.records.snapshot(run_subject))
+    tz, tz_source, warnings = _subject_zone(flow, host.records.snapshot(run_subject))
     begin = host.clock = _start_time(start, tz)
     queue = _schedule(events, begin, tz)
     try:
@@ -315,6 +319,9 @@ def simulate(
         host.records.snapshot(run.subject),
         host.records.tasks,
         host.records.enrolments,
+        tz,
+        tz_source,
+        warnings,
     )
 
 
@@ -348,6 +355,22 @@ def _start_time(start: datetime | str | None, tz: tzinfo) -> datetime:
     if moment is None:
         raise ValueError(f"start: {start!r} is not an ISO datetime")
     return moment.astimezone(UTC)
+
+
+def _subject_zone(flow: Flow, records: Mapping[str, Any]) -> tuple[tzinfo, str, list[str]]:
+    """The subject's timezone, whose it is, and a warning for a contact.timezone that is no IANA zone:
+    the run falls back to the flow's then (at run time too), which validation cannot know about."""
+    tz = interpreter.subject_timezone(flow, records)
+    contact = records.get("contact")
+    name = contact.get("timezone") if isinstance(contact, Mapping) else None
+    if name is None or name == "":
+        return tz, "flow", []
+    if is_zone(name):
+        return tz, "contact", []
+    return tz, "flow", [
+        f"contact.timezone {name!r} is not a known IANA timezone such as Europe/Vilnius; "
+        f"the run follows the flow's timezone ({flow.timezone})"
+    ]
 
 
 def _load_subject(records: MemoryRecords, flow: Flow, subject: Mapping[str, Any]) -> dict[str, Any]:

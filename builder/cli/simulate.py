@@ -91,8 +91,8 @@ def simulate_command(
         raise click.ClickException(_name_option(str(exc))) from None
     except Exception as exc:  # a bug, not bad input: one line, never a traceback on the user's screen
         raise click.ClickException(f"the simulation stopped: {type(exc).__name__}: {exc}") from None
-    warning = _trigger_mismatch(document, trigger_doc, subject_doc, result)
-    if warning:
+    warnings = [*result.warnings, _trigger_mismatch(document, trigger_doc, subject_doc, result)]
+    for warning in filter(None, warnings):
         click.echo(f"{file}: warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=_plain))
@@ -150,12 +150,12 @@ def _name_option(message: str) -> str:
 
 
 def timeline(result: SimResult, document: Mapping[str, Any]) -> str:
-    """A readable timeline in the flow's timezone: one line per step, its effect underneath."""
-    from runtime.flow import Flow
-
-    tz = Flow.from_document(document).timezone
+    """A readable timeline in the subject's timezone (the one its delays and windows followed: the
+    contact's, else the flow's), named in the header: one line per step, its effect underneath."""
+    tz = result.timezone
     effects = {(e["node"], e["at"]): e for e in result.effects}
-    lines = [f"{document.get('name') or document.get('key')} — simulated ({tz})"]
+    whose = "the contact's timezone" if result.timezone_source == "contact" else "the flow's timezone"
+    lines = [f"{document.get('name') or document.get('key')} — simulated; times in {tz} ({whose})"]
     for step, raw in zip(result.steps, result.to_json()["steps"], strict=True):
         port = f"→ {step.port}" if step.port else ("✗ failed" if step.error and not step.port else "")
         lines.append(f"{_local(step.at, tz)}  {step.node:<24} {step.type:<9} {port}")

@@ -116,6 +116,40 @@ def test_readable_timeline_without_json(flow_file: Path) -> None:
     assert out.strip().splitlines()[-1].startswith("status: completed")
 
 
+def test_timeline_is_in_the_contacts_timezone_when_it_drove_the_schedule(flow_file: Path) -> None:
+    subject = '{"contact": {"email": "a@b.c", "timezone": "America/New_York"}}'
+    code, out, err = invoke(str(flow_file), "--subject", subject, "--trigger", '{"form": "guide"}',
+                            "--start", "2026-03-02T09:00:00Z")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "E-book nurture — simulated; times in America/New_York (the contact's timezone)"
+    assert lines[1].startswith("Mon 2026-03-02 04:00  welcome")  # 09:00Z in New York
+    assert any(line.startswith("Wed 2026-03-04 04:00  tips") for line in lines)
+
+
+def test_timeline_names_the_flows_timezone_when_the_contact_has_none(flow_file: Path) -> None:
+    code, out, _ = invoke(str(flow_file), "--subject", '{"contact": {"email": "a@b.c"}}',
+                          "--trigger", '{"form": "guide"}', "--start", "2026-03-02T09:00:00Z")
+    assert code == 0
+    assert out.splitlines()[0] == "E-book nurture — simulated; times in Europe/Vilnius (the flow's timezone)"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_an_invalid_contact_timezone_falls_back_with_a_warning(flow_file: Path, as_json: bool) -> None:
+    subject = '{"contact": {"email": "a@b.c", "timezone": "Nowhere/X"}}'
+    args = ["--subject", subject, "--trigger", '{"form": "guide"}', "--start", "2026-03-02T09:00:00"]
+    code, out, err = invoke(str(flow_file), *args, *(["--json"] if as_json else []))
+    assert code == 0
+    assert err == (
+        f"{flow_file}: warning: contact.timezone 'Nowhere/X' is not a known IANA timezone such as "
+        "Europe/Vilnius; the run follows the flow's timezone (Europe/Vilnius)\n"
+    )
+    if as_json:  # the run itself falls back, as it does in production: a naive start is Vilnius time
+        assert json.loads(out)["steps"][0]["at"] == "2026-03-02T07:00:00Z"
+    else:
+        assert "times in Europe/Vilnius (the flow's timezone)" in out.splitlines()[0]
+
+
 def test_invalid_flow_prints_pointer_lines(tmp_path: Path) -> None:
     broken = dict(FLOW, start="nowhere")
     path = tmp_path / "broken.json"
