@@ -127,5 +127,6 @@ def test_a_run_signs_with_the_stored_credential(
     drain(services)
     [(body, headers)] = receiver.got
     assert json.loads(body) == {"email": "ana@example.com"}
-    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    signed = headers["X-Flowright-Timestamp"].encode() + b"." + body  # the scheme /hooks/<token> verifies
+    expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert headers["X-Flowright-Signature"] == f"sha256={expected}"
