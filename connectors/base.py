@@ -88,6 +88,11 @@ class Records(Protocol):
         """Start a run of another flow for `subject` ({"contact_id": ..} / {"deal_id": ..})."""
         ...
 
+    def announce(self, event_type: str, subject: Mapping[str, Any], data: Mapping[str, Any],
+                 event_id: str) -> None:
+        """Emit an event about `subject` as if it had been posted to /api/events (once per `event_id`)."""
+        ...
+
 
 @dataclass(frozen=True)
 class RunInfo:

@@ -2,8 +2,9 @@
 
 `accept` is the one door every event passes, whether it came from the API, the CLI or a change in
 the record store: it upserts a subject given by e-mail or phone, refuses a repeated id, keeps
-`last_contact_at` and the activity timeline up to date and writes the event for the drain to match
-(`runtime.dispatch`). It never starts a run itself: the drain does, so the API answers in milliseconds.
+`last_contact_at`, `last_opened_at` (on an opened mail) and the activity timeline up to date and
+writes the event for the drain to match (`runtime.dispatch`). It never starts a run itself: the
+drain does, so the API answers in milliseconds.
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ def accept(session: Session, raw: Any, records: SqlRecords) -> Accepted:
                 patch(records, subject, event["data"])
     if event["type"] in CONTACT_EVENTS and contact_id is not None:
         records.touch_contact(contact_id, event["at"])
+    if event["type"] == "email.opened" and contact_id is not None:
+        records.touch_opened(contact_id, event["at"])
     if contact_id is not None or deal_id is not None:
         records.record_activity(
             event["type"], row.data, contact_id=contact_id, deal_id=deal_id, event_id=row.id, at=event["at"]

@@ -58,6 +58,8 @@ class MemoryRecords:
         record.update(changed)
         if changed:
             self._emit(f"{kind}.updated", kind, record_id, {"changes": changed, **changed})
+            if kind == "contact" and changed.get("subscribed") is False:  # as the SQL store does
+                self._emit("contact.unsubscribed", kind, record_id, {})
         return copy.deepcopy(record)
 
     def move_stage(self, deal_id: Any, stage: str, pipeline: str | None = None) -> dict[str, Any]:
@@ -157,6 +159,11 @@ class MemoryRecords:
         }
         self.enrolments.append(entry)
         return {"run_id": entry["run_id"], "flow": flow_key}
+
+    def announce(self, event_type: str, subject: Mapping[str, Any], data: Mapping[str, Any],
+                 event_id: str) -> None:
+        keys = {k: v for k, v in subject.items() if k in ("contact_id", "deal_id") and v is not None}
+        self.outbox.append({"id": event_id, "type": event_type, "subject": keys, "data": dict(data)})
 
     # ------------------------------------------------------------ helpers
     def _record(self, kind: str, record_id: Any) -> dict[str, Any]:

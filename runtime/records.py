@@ -224,6 +224,26 @@ class SqlRecords:
             .values(last_contact_at=at)
         )
 
+    def touch_opened(self, contact_id: int, at: datetime) -> None:
+        """Move the contact's `last_opened_at` (a custom field) forward on an opened mail, never back and
+        without announcing it as a change, as `touch_contact` keeps `last_contact_at`."""
+        row = self.session.get(Contact, contact_id)
+        if row is None:
+            return
+        custom = dict(row.custom or {})
+        known = to_datetime(custom["last_opened_at"]) if custom.get("last_opened_at") else None
+        if known is None or known < at:
+            row.custom = {**custom, "last_opened_at": iso(at)}
+            self.session.add(row)
+            self.session.flush()
+
+    def announce(self, event_type: str, subject: Mapping[str, Any], data: Mapping[str, Any],
+                 event_id: str) -> None:
+        """Emit an event a flow raises about its subject (`flow.emit`), through the same door as the
+        store's own events; `event_id` makes a repeated step post it once."""
+        self.emit({"id": event_id, "type": event_type, "subject": self._subject(
+            subject.get("contact_id"), subject.get("deal_id")), "data": dict(data), "at": iso(self.clock())})
+
     # ------------------------------------------------------------ tasks
     def create_task(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         due = fields.get("due_at")
@@ -252,6 +272,7 @@ class SqlRecords:
             task.done, task.completed_at = True, self.clock()
             self.session.add(task)
             self.session.flush()
+            self._count_closed_tasks(task)
             self.emit(
                 {
                     "type": "task.completed",
@@ -260,6 +281,20 @@ class SqlRecords:
                 }
             )
         return as_dict(task)
+
+    def _count_closed_tasks(self, task: Task) -> None:
+        """Keep the contact's `closed_tasks` (a custom field) equal to its done tasks, recounted from the
+        table at each completion (so a reopened task is not counted twice), before `task.completed` is
+        announced: rules such as MiniCRM's "three closed tasks" read it."""
+        contact = self.session.get(Contact, task.contact_id) if task.contact_id is not None else None
+        if contact is None:
+            return
+        closed = self.session.execute(
+            select(func.count()).select_from(Task).where(Task.contact_id == contact.id, Task.done.is_(True))  # type: ignore[arg-type,attr-defined]
+        ).scalar_one()
+        contact.custom = {**(contact.custom or {}), "closed_tasks": int(closed)}
+        self.session.add(contact)
+        self.session.flush()
 
     # ------------------------------------------------------------ pipelines, users, teams
     def put_pipeline(self, key: str, stages: list[str], name: str = "") -> dict[str, Any]:

@@ -161,6 +161,11 @@ def _patch_bounced(records: MemoryRecords, subject: Mapping[str, Any], data: Map
         records.data["contact"][subject["contact_id"]]["bounced"] = True
 
 
+def _patch_opened(records: MemoryRecords, subject: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    if subject.get("contact_id") is not None:
+        records.data["contact"][subject["contact_id"]]["last_opened_at"] = iso(records.clock())
+
+
 # Events that change the records they are about, as the record store would have (before matching).
 EVENT_PATCHES: dict[str, Callable[[MemoryRecords, Mapping[str, Any], Mapping[str, Any]], None]] = {
     "deal.stage_changed": _patch_stage,
@@ -168,6 +173,7 @@ EVENT_PATCHES: dict[str, Callable[[MemoryRecords, Mapping[str, Any], Mapping[str
     "contact.updated": _patch_fields("contact"),
     "contact.unsubscribed": _patch_unsubscribed,
     "email.bounced": _patch_bounced,
+    "email.opened": _patch_opened,
 }
 
 

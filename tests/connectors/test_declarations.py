@@ -17,7 +17,7 @@ EXPECTED = {
     "mail.send", "sms.send", "slack.post", "reviews.request", "accounting.find_or_create_customer",
     "accounting.create_invoice", "accounting.record_payment", "http.request", "webhook.send",
     "crm.update", "crm.move_stage", "crm.create_task", "crm.assign_owner", "crm.add_tag",
-    "crm.add_score", "crm.add_note", "flow.enroll",
+    "crm.add_score", "crm.add_note", "flow.enroll", "flow.emit",
 }
 
 # DESIGN §6: the param names are the contract.
@@ -39,6 +39,7 @@ CONTRACT_PARAMS = {
     "crm.add_score": {"points"},
     "crm.add_note": {"text"},
     "flow.enroll": {"flow"},
+    "flow.emit": {"event", "data"},
 }
 
 
@@ -67,7 +68,7 @@ def test_example_output_matches_output_schema(key: str) -> None:
 
 def test_local_actions_need_no_credential() -> None:
     local = {k for k, a in ACTIONS.items() if a.local}
-    assert local == {k for k in EXPECTED if k.startswith("crm.")} | {"flow.enroll"}
+    assert local == {k for k in EXPECTED if k.startswith("crm.")} | {"flow.enroll", "flow.emit"}
     for key in [*local, "http.request"]:
         assert ACTIONS[key].needs_credential is False
 
