@@ -22,10 +22,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from builder import hooks, ui
 from builder.api import auth, register_api
 from builder.api.context import services
-from builder.api.errors import ErrorOut, register_error_handlers, validation_error_response
+from builder.api.errors import ApiError, ErrorOut, register_error_handlers, validation_error_response
 from builder.api.spec import FlowrightOpenAPI
 from builder.tracking import make_tracking_blueprint
 from runtime import operations
+from runtime.limits import json_problem
 from runtime.services import Services, secret_key
 
 API_DESCRIPTION = (
@@ -56,15 +57,24 @@ def _defaults() -> dict[str, Any]:
 
 
 class ApiRequest(Request):
-    """A request whose JSON nested past Python's recursion limit is bad JSON, not a crash."""
+    """A request whose JSON body is checked once, before any view or model sees it: nested past
+    runtime.limits.MAX_DEPTH levels or holding a non-finite number (1e400) it is a 422 naming the spot,
+    and a bare JSON string is refused (flask-openapi3 would parse it as JSON a second time)."""
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         try:
-            return super().get_json(force=force, silent=silent, cache=cache)
+            body = super().get_json(force=force, silent=silent, cache=cache)
         except RecursionError:
             if silent:
                 return None
             raise BadRequest("the JSON is nested too deeply") from None
+        problem = json_problem(body)
+        if isinstance(body, str):
+            problem = ("", "the body is a JSON string; send a JSON object")
+        if problem is not None:
+            path, message = problem
+            raise ApiError(422, "invalid_request", f"{path or 'body'}: {message}", [problem])
+        return body
 
 
 def healthz() -> Any:

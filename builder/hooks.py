@@ -37,9 +37,10 @@ class HookHeaders(BaseModel):
     )
 
 
-class HookBody(RootModel[SkipValidation[dict[str, Any]]]):
-    """Any JSON: it becomes the run's trigger data (a non-object arrives as `{"body": ...}`). The subject
-    is its `subject`, else a contact found or made by its top-level `email` or `phone`."""
+class HookBody(RootModel[SkipValidation[dict[str, Any] | list[Any] | float | bool | None]]):
+    """Any JSON but a bare string: it becomes the run's trigger data (a non-object arrives as
+    `{"body": ...}`). The subject is its `subject` (as an event's: `{"contact": {...}}`, `{"contact_id": N}`
+    or `{"deal_id": N}`), else a contact found or made by its top-level `email` or `phone`."""
 
     model_config = {"json_schema_extra": {"examples": [
         {"email": "ann@example.com", "company": "Acme"}, {"subject": {"contact_id": 7}, "plan": "pro"},
@@ -58,7 +59,7 @@ def receive_hook(path: HookPath, header: HookHeaders, body: HookBody) -> Any:
         headers = {name: request.headers.get(name, "") for name in hooks.HEADERS}
         accepted = hooks.receive(services(), path.token, headers, request.get_data(cache=False))
     except hooks.HookRefused as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
+        raise ApiError(exc.status, exc.code, exc.message, exc.details) from None
     return accepted, 202
 
 

@@ -12,9 +12,10 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, request
+from flask import Blueprint, Response, abort, current_app, redirect, request
 
 from connectors.mail import tracking
+from runtime.errors import EventInvalid
 
 # The smallest transparent GIF (43 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -39,6 +40,15 @@ def make_tracking_blueprint(emit: Callable[[dict[str, Any]], None], secret_key: 
         except tracking.BadToken:
             return None
 
+    def record(event: dict[str, Any]) -> None:
+        """Hand the event to `emit`; one ingestion refuses (the contact was deleted since the mail went out,
+        or the token names no one) is dropped and logged: the reader still gets the pixel, the redirect
+        or the page, and a deleted contact is not made again from an e-mail address."""
+        try:
+            emit(event)
+        except EventInvalid as exc:
+            current_app.logger.info("tracking: %s event dropped: %s", event.get("type"), exc)
+
     def client() -> dict[str, Any]:
         return {"user_agent": request.headers.get("User-Agent", "")}
 
@@ -46,7 +56,7 @@ def make_tracking_blueprint(emit: Callable[[dict[str, Any]], None], secret_key: 
     def opened(token: str) -> Response:
         data = read("open", token)
         if data is not None:  # a bad token still gets the pixel: never show a broken image
-            emit(tracking.event_for("open", data, extra=client()))
+            record(tracking.event_for("open", data, extra=client()))
         return Response(PIXEL, mimetype="image/gif",
                         headers={"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0"})
 
@@ -57,7 +67,7 @@ def make_tracking_blueprint(emit: Callable[[dict[str, Any]], None], secret_key: 
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             abort(400, description="This link is invalid or was altered.")
         assert data is not None
-        emit(tracking.event_for("click", data, extra=client()))
+        record(tracking.event_for("click", data, extra=client()))
         return redirect(url, code=302)
 
     @bp.route("/t/u/<token>", methods=["GET", "POST"])
@@ -68,7 +78,7 @@ def make_tracking_blueprint(emit: Callable[[dict[str, Any]], None], secret_key: 
         email = html.escape(str(data.get("e") or "your address"))
         if request.method == "POST":  # the confirm button, or an RFC 8058 one-click POST
             one_click = request.form.get("List-Unsubscribe") == "One-Click"
-            emit(tracking.event_for("unsubscribe", data, extra={"one_click": one_click}))
+            record(tracking.event_for("unsubscribe", data, extra={"one_click": one_click}))
             return _page("Unsubscribed", f"<p>{email} will receive no more of these emails.</p>")
         return _page(
             "Unsubscribe",

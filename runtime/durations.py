@@ -24,6 +24,9 @@ DURATION_PATTERN = r"^-?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?
 _DURATION_RE = re.compile(DURATION_PATTERN)
 # The longest duration a flow may use: far beyond any real wait, short of the calendar's end.
 MAX_SPAN = timedelta(days=1000 * 365)
+# The dates a request may name: far from the calendar's ends, so converting to UTC cannot overflow.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+RANGE_RULE = f"must be a date between the years {MIN_YEAR} and {MAX_YEAR}"
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,11 @@ def to_datetime(value: Any, tz: tzinfo | None = None) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether a date a request gave lies in MIN_YEAR..MAX_YEAR (else say RANGE_RULE)."""
+    return MIN_YEAR <= moment.year <= MAX_YEAR
 
 
 def iso(moment: datetime) -> str:

@@ -37,3 +37,34 @@ class FlowInvalid(FlowrightError):
         self.problems = problems
         first = problems[0] if problems else None
         super().__init__(f"{len(problems)} problem(s); first: {first}")
+
+
+class EventInvalid(FlowrightError, ValueError):
+    """An event that cannot be ingested. `details` lists every (JSON pointer into the event, message);
+    the message names the first as `field.path: why`."""
+
+    def __init__(self, message: str, details: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details if details is not None else [("", message)]
+
+    @classmethod
+    def many(cls, problems: list[tuple[str, str]]) -> EventInvalid:
+        pointer, first = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        return cls(f"{pointer.lstrip('/').replace('/', '.') or 'event'}: {first}{more}", problems)
+
+
+class EventsInvalid(EventInvalid):
+    """Events of one batch that cannot be ingested (nothing of the batch is kept): `problems` pairs each
+    refused event's index with its EventInvalid."""
+
+    def __init__(self, problems: list[tuple[int, EventInvalid]]) -> None:
+        self.problems = problems
+        index, first = problems[0]
+        more = f" (and {len(problems) - 1} more event(s))" if len(problems) > 1 else ""
+        super().__init__(f"event {index}: {first.message}{more}", self.pointers(indexed=True))
+
+    def pointers(self, indexed: bool) -> list[tuple[str, str]]:
+        """Every problem; the pointers start with the event's index when the events came as a list."""
+        return [(f"/{index}{p}" if indexed else p, m) for index, exc in self.problems for p, m in exc.details]

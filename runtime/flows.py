@@ -16,6 +16,7 @@ from runtime.services import Services
 from runtime.validation import Problem, validate_flow
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,119}$")
+SUBJECTS = ("contact", "deal", "none")  # schemas/flow.schema.json's subject enum
 
 
 class DraftRefused(ValueError):
@@ -34,14 +35,24 @@ def validate(services: Services, document: Any) -> list[Problem]:
     return validate_flow(document, services.registry)
 
 
+def _name(document: Mapping[str, Any], key: str) -> str:
+    """The name people see; the key when a draft's `name` is missing or not a string."""
+    name = document.get("name")
+    return name[:500] if isinstance(name, str) and name.strip() else key
+
+
 def _summary(row: FlowRow, hook: bool = False) -> dict[str, Any]:
-    document = row.document or {}
+    """The list row of a flow. A draft may be malformed (drafts are kept with their problems), so each
+    field is taken only when it has the type the API documents, else left out (null, or no trigger)."""
+    document = row.document if isinstance(row.document, Mapping) else {}
+    triggers = document.get("triggers")
     return {
         "key": row.key,
-        "name": row.name,
-        "subject": document.get("subject"),
+        "name": _name(document, row.key),
+        "subject": document.get("subject") if document.get("subject") in SUBJECTS else None,
         "published_version": row.published_version,
-        "triggers": [t.get("type") for t in document.get("triggers") or [] if isinstance(t, Mapping)],
+        "triggers": [t["type"] for t in triggers if isinstance(t, Mapping) and isinstance(t.get("type"), str)]
+        if isinstance(triggers, list) else [],
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }
@@ -82,8 +93,7 @@ def save_draft(services: Services, document: Any, key: str | None = None) -> tup
         row = session.execute(select(FlowRow).where(FlowRow.key == key)).scalars().first()
         created = row is None
         row = row or FlowRow(key=key, created_at=services.now())
-        name = document.get("name")
-        row.document, row.name, row.updated_at = dict(document), str(name or key)[:500], services.now()
+        row.document, row.name, row.updated_at = dict(document), _name(document, key), services.now()
         session.add(row)
         session.commit()
     return key, problems, created

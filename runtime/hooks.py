@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runtime import operations
+from runtime.errors import EventsInvalid
 from runtime.models import Flow as FlowRow
 from runtime.models import FlowHook, TriggerIndex
 from runtime.services import Services
@@ -36,9 +37,11 @@ HEADERS = (SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER)
 class HookRefused(Exception):
     """A delivery refused; `status` and `code` for the HTTP answer, the message says why (no secret)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 details: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.details = details or []  # (JSON pointer into the body, message)
 
 
 @dataclass(frozen=True)
@@ -140,12 +143,23 @@ def verify(services: Services, secret: str, headers: Mapping[str, str], body: by
         raise HookRefused(409, "replayed", "this delivery was received already")
 
 
-def _subject(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's subject: `subject` in the body, else a contact by the body's top-level email/phone."""
-    if isinstance(data.get("subject"), Mapping):
-        return dict(data["subject"])
+def _subject(data: Mapping[str, Any]) -> Any:
+    """The run's subject: `subject` in the body (ingestion checks it), else a contact by the body's
+    top-level email/phone."""
+    if data.get("subject") is not None:
+        return data["subject"]
     contact = {k: data[k] for k in ("email", "phone") if isinstance(data.get(k), str) and data[k]}
     return {"contact": contact} if contact else {}
+
+
+def _body_pointer(pointer: str, data: Mapping[str, Any]) -> str:
+    """A pointer into the event as one into the delivery's body: the event's data is the body, and a
+    subject made of the top-level email/phone points at them."""
+    if pointer.startswith("/data"):
+        return pointer[len("/data"):]
+    if data.get("subject") is None and pointer.startswith("/subject/contact/"):
+        return pointer[len("/subject/contact"):]
+    return pointer
 
 
 def receive(services: Services, token: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -167,6 +181,9 @@ def receive(services: Services, token: str, headers: Mapping[str, str], body: by
         event["id"] = f"hook:{target.flow_key}:{delivery}"[:120]
     try:
         [accepted] = operations.post_events(services, [event])
-    except ValueError as exc:  # EventInvalid: a subject that cannot be resolved
-        raise HookRefused(422, "invalid_event", str(exc)) from None
+    except EventsInvalid as exc:  # a subject that cannot be resolved, data too deep...
+        details = [(_body_pointer(p, data), m) for p, m in exc.pointers(indexed=False)]
+        message = exc.problems[0][1].message
+        raise HookRefused(422, "invalid_event", message, details) from None
     return {"id": accepted.id, "new": accepted.new}
+

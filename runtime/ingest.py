@@ -22,7 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from runtime.durations import iso, to_datetime
+from runtime import subjects
+from runtime.durations import RANGE_RULE, in_range, iso, to_datetime
+from runtime.errors import EventInvalid
+from runtime.limits import json_problem
 from runtime.models import Deal, Event
 from runtime.records import SqlRecords
 
@@ -39,10 +42,6 @@ CONTACT_EVENTS = frozenset(
         "form.submitted",
     }
 )
-
-
-class EventInvalid(ValueError):
-    """An event that cannot be ingested; the message says which field and why."""
 
 
 @dataclass(frozen=True)
@@ -90,18 +89,24 @@ def normalise(raw: Any, now: datetime) -> dict[str, Any]:
         raise EventInvalid("an event is a JSON object")
     event_type = raw.get("type")
     if not isinstance(event_type, str) or not TYPE_RE.match(event_type):
-        raise EventInvalid(f"type: {event_type!r} is not an event type such as deal.stage_changed")
+        message = f"{event_type!r} is not an event type such as deal.stage_changed"
+        raise EventInvalid.many([("/type", message)])
     event_id = raw.get("id")
     if event_id is None:
         event_id = uuid.uuid4().hex
     if not isinstance(event_id, str | int) or not str(event_id) or len(str(event_id)) > 120:
-        raise EventInvalid("id: an event id is a string of 1 to 120 characters")
+        raise EventInvalid.many([("/id", "an event id is a string of 1 to 120 characters")])
     for name in ("subject", "data"):
         if raw.get(name) is not None and not isinstance(raw.get(name), Mapping):
-            raise EventInvalid(f"{name}: must be an object")
+            raise EventInvalid.many([(f"/{name}", "must be an object")])
+        problem = json_problem(raw.get(name), f"/{name}")
+        if problem:
+            raise EventInvalid.many([problem])
     at = to_datetime(raw["at"]) if raw.get("at") else now
     if at is None:
-        raise EventInvalid(f"at: {raw.get('at')!r} is not an ISO datetime")
+        raise EventInvalid.many([("/at", f"{raw.get('at')!r} is not an ISO datetime")])
+    if not in_range(at):
+        raise EventInvalid.many([("/at", RANGE_RULE)])
     return {
         "id": str(event_id),
         "type": event_type,
@@ -146,24 +151,7 @@ def resolve_subject(records: SqlRecords, subject: Mapping[str, Any]) -> tuple[in
     only as `{"reference": ...}` is looked up by `resolve_reference`."""
     if set(subject) == {"reference"}:
         return resolve_reference(records, subject["reference"])
-    contact_id = subject.get("contact_id")
-    deal_id = subject.get("deal_id")
-    given = subject.get("contact")
-    if isinstance(given, Mapping):
-        if not given.get("email") and not given.get("phone") and given.get("id") is None:
-            raise EventInvalid("subject.contact: needs an email or a phone")
-        contact_id = given["id"] if given.get("id") is not None else records.upsert_contact(given)
-    if deal_id is not None:
-        deal = records.session.get(Deal, int(deal_id))
-        if deal is None:
-            raise EventInvalid(f"subject.deal_id: there is no deal {deal_id}")
-        contact_id = contact_id if contact_id is not None else deal.contact_id
-    if contact_id is not None and records.get("contact", contact_id) is None:
-        raise EventInvalid(f"subject: there is no contact {contact_id}")
-    return (
-        int(contact_id) if contact_id is not None else None,
-        int(deal_id) if deal_id is not None else None,
-    )
+    return subjects.resolve(records, subject)
 
 
 def accept(session: Session, raw: Any, records: SqlRecords) -> Accepted:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from runtime import interpreter, jobs
+from runtime.errors import EventInvalid, EventsInvalid
 from runtime.host import DbHost
 from runtime.ingest import Accepted, accept
 from runtime.models import Credential, Run, Step
@@ -24,10 +25,20 @@ class RunBusy(RuntimeError):
 
 
 def post_events(services: Services, events: Iterable[Any]) -> list[Accepted]:
-    """Ingest events exactly as the API does; each new one is queued for matching."""
+    """Ingest events exactly as the API does; each new one is queued for matching.
+
+    All or nothing: when any event is refused, none is kept and EventsInvalid names every refused one."""
     with Session(services.engine, expire_on_commit=False) as session:
         host = DbHost(services, session)
-        accepted = [accept(session, event, host.records) for event in events]
+        accepted, refused = [], []
+        for index, event in enumerate(events):
+            try:
+                accepted.append(accept(session, event, host.records))
+            except EventInvalid as exc:
+                refused.append((index, exc))
+        if refused:
+            session.rollback()
+            raise EventsInvalid(refused)
         session.commit()
     jobs.push(services.redis, [f"e:{a.id}" for a in accepted if a.new] + host.followups)
     return accepted

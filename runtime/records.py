@@ -104,9 +104,12 @@ class SqlRecords:
         return int(row.id)  # type: ignore[arg-type]
 
     def _match_contact(self, fields: Mapping[str, Any]) -> Contact | None:
-        for key in ("email", "phone"):
+        """The contact holding this e-mail, else this phone (a phone of digits is a phone, not an id)."""
+        for key, column in (("email", Contact.email), ("phone", Contact.phone)):
             if fields.get(key):
-                row = self._contact_by(fields[key])
+                text = str(fields[key]).strip()
+                value = text.lower() if key == "email" else text
+                row = self.session.execute(select(Contact).where(column == value)).scalars().first()
                 if row is not None:
                     return row
         return None

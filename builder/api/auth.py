@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from builder.api.context import services
 from builder.api.errors import ApiError
@@ -23,6 +23,7 @@ from runtime import access
 
 ROLES = access.ROLES  # ("viewer", "editor", "admin"), weakest first
 CSRF_HEADER = "X-CSRF-Token"
+REQUIRED_ROLE = "flowright_required_role"  # the attribute `requires` sets on a view
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints that answer without a principal (flask endpoint names). Keep this list short.
 PUBLIC_ENDPOINTS = frozenset(
@@ -113,6 +114,7 @@ def authenticate() -> None:
     token = bearer()
     if token is not None:
         g.principal = _from_token(token)
+        _check_required_role()
         return
     principal = _from_session()
     if principal is not None and request.method not in SAFE_METHODS and request.endpoint != "api.logout":
@@ -120,6 +122,16 @@ def authenticate() -> None:
     g.principal = principal
     if principal is None and request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
         raise ApiError(401, "unauthorized", "log in (POST /api/login) or send Authorization: Bearer <token>")
+    _check_required_role()
+
+
+def _check_required_role() -> None:
+    """The role the view asks for (`requires`), checked before flask-openapi3 validates the request: a
+    caller who may not write is told so (403) whatever the body, not shown how to fix it (422)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    role = getattr(view, REQUIRED_ROLE, None)
+    if role is not None and g.principal is not None:
+        check_role(role)
 
 
 def current_or_none() -> Principal | None:
@@ -157,6 +169,7 @@ def requires(role: str) -> Callable[[F], F]:
             check_role(role)
             return view(*args, **kwargs)
 
+        setattr(wrapper, REQUIRED_ROLE, role)  # read by authenticate(), through the outer wrappers
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -71,12 +71,20 @@ def pointer(location: Iterable[Any]) -> str:
 def validation_error_response(exc: ValidationError) -> Response:
     """flask-openapi3's validation_error_callback: every pydantic error with its JSON pointer."""
     details = [
-        {"path": pointer(err.get("loc", ())), "message": str(err.get("msg", "invalid value"))}
+        {"path": pointer(err.get("loc", ())), "message": _message(err)}
         for err in exc.errors(include_url=False, include_input=False)
     ]
     first = details[0] if details else {"path": "", "message": "invalid request"}
     message = f"{first['path'] or 'request'}: {first['message']}"
     return error_response(422, "invalid_request", message, details)
+
+
+def _message(err: Any) -> str:
+    """pydantic's message; for a ValueError of our validators, its text without "Value error, "."""
+    cause = (err.get("ctx") or {}).get("error")
+    if err.get("type") == "value_error" and cause is not None:
+        return str(cause)
+    return str(err.get("msg", "invalid value"))
 
 
 def problems_error(problems: Iterable[Any], message: str = "the flow is not valid") -> ApiError:

@@ -12,7 +12,7 @@ from builder.api import auth
 from builder.api.context import services
 from builder.api.errors import ApiError
 from runtime import operations
-from runtime.ingest import EventInvalid, normalise
+from runtime.errors import EventsInvalid
 
 MAX_EVENTS = 1000
 
@@ -66,27 +66,11 @@ def _post(body: Any) -> Any:
     events = body if isinstance(body, list) else [body]
     if not events or len(events) > MAX_EVENTS:
         raise ApiError(400, "bad_batch", f"post 1 to {MAX_EVENTS} events at a time")
-    prefix = isinstance(body, list)
-    now = services().now()
-    problems = []
-    for index, event in enumerate(events):
-        try:
-            normalise(event, now)
-        except EventInvalid as exc:
-            problems.append((_path(exc, f"/{index}" if prefix else ""), str(exc)))
-    if problems:
-        raise ApiError(422, "invalid_event", f"{len(problems)} event(s) are not valid: {problems[0][1]}",
-                       problems)
     try:
         accepted = operations.post_events(services(), events)
-    except EventInvalid as exc:  # a subject that names a missing record
-        raise ApiError(422, "invalid_event", str(exc), [("", str(exc))]) from None
+    except EventsInvalid as exc:  # every refused event, each problem under its index in a batch
+        batch = isinstance(body, list)
+        first = exc.message if batch else exc.problems[0][1].message
+        raise ApiError(422, "invalid_event", f"{len(exc.problems)} event(s) are not valid: {first}",
+                       exc.pointers(indexed=batch)) from None
     return {"events": [{"id": a.id, "type": a.type, "new": a.new} for a in accepted]}, 202
-
-
-def _path(exc: EventInvalid, prefix: str) -> str:
-    """EventInvalid messages start with the field (`subject.contact: ...`): make it a JSON pointer."""
-    field = str(exc).split(":", 1)[0] if ":" in str(exc) else ""
-    if not field or " " in field:
-        return prefix
-    return prefix + "/" + field.replace(".", "/")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, RootModel, SkipValidation
 from builder.api.auth import SECURITY, principal, requires
 from builder.api.context import services
 from builder.api.errors import ApiError, bad_request, not_found, problems_error
+from builder.api.fields import MomentText
 from runtime import flows, publish
 from runtime.errors import FlowInvalid
 from runtime.flows import DraftRefused
@@ -34,10 +35,11 @@ class ProblemOut(BaseModel):
 
 class FlowSummary(BaseModel):
     key: str
-    name: str
-    subject: str | None = None
+    name: str = Field(description="the document's name; the key when the draft has none")
+    subject: Literal["contact", "deal", "none"] | None = Field(
+        default=None, description="null when the draft does not say (or says something invalid)")
     published_version: int | None = None
-    triggers: list[Any] = []
+    triggers: list[str] = Field(default=[], description="the trigger types of the draft")
     created_at: str
     updated_at: str
 
@@ -120,7 +122,7 @@ class SimulateIn(BaseModel):
     subject: dict[str, Any] = Field(default_factory=dict, examples=[{"contact": {"email": "a@b.c"}}])
     trigger: dict[str, Any] | None = None
     events: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
-    start: str | None = Field(default=None, description="ISO datetime; default now")
+    start: MomentText | None = Field(default=None, description="ISO datetime; default now")
     fail: dict[str, str] = Field(default_factory=dict, description="node id -> message: make it fail")
     document: dict[str, Any] | None = Field(default=None, description="simulate this document, not the draft")
 
@@ -299,6 +301,6 @@ def simulate_flow(path: FlowPath, body: SimulateIn) -> Any:
         )
     except FlowInvalid as exc:
         raise problems_error([p for p in exc.problems if p.is_error]) from None
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
         raise bad_request(f"cannot simulate: {exc}") from None
     return result.to_json()

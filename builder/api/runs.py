@@ -3,7 +3,6 @@ failed runs, and enrolling one subject into a published flow."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
 from builder.api.errors import ApiError, bad_request, not_found
+from builder.api.fields import Moment
 from runtime import operations, runlist
 from runtime.runlist import BadCursor, RunFilter
 
@@ -29,8 +29,8 @@ class RunsQuery(BaseModel):
                                 description="contact:7 or deal:3")
     contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     deal_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    since: datetime | None = Field(default=None, description="started at or after (ISO datetime)")
-    until: datetime | None = Field(default=None, description="started before (ISO datetime)")
+    since: Moment | None = Field(default=None, description="started at or after (ISO datetime)")
+    until: Moment | None = Field(default=None, description="started before (ISO datetime)")
     cursor: str | None = Field(default=None, max_length=400, description="next_cursor of the previous page")
     limit: int = Field(default=50, ge=1, le=runlist.MAX_PAGE)
 
@@ -77,8 +77,8 @@ class RunPath(BaseModel):
 class RetryFailedIn(BaseModel):
     flow: str | None = Field(default=None, max_length=120)
     version: int | None = Field(default=None, ge=1, le=MAX_ID)
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     limit: int = Field(default=1000, ge=1, le=runlist.MAX_BULK)
 
 

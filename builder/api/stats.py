@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
+from builder.api.fields import Moment
 from builder.api.query_errors import translated
 from runtime.queries import stats
 
@@ -31,8 +32,8 @@ class StatsQuery(BaseModel):
     version: int | None = Field(
         default=None, ge=1, lt=2**31, description="one version; default every version"
     )
-    since: str | None = Field(default=None, max_length=40, description=RANGE)
-    until: str | None = Field(default=None, max_length=40, description="ISO-8601 datetime, exclusive")
+    since: Moment | None = Field(default=None, description=RANGE)
+    until: Moment | None = Field(default=None, description="ISO-8601 datetime, exclusive")
 
 
 class FunnelQuery(StatsQuery):

@@ -6,7 +6,7 @@ from __future__ import annotations
 class QueryError(Exception):
     """Base: `code` is a stable machine name, `details` a list of {"path", "message"}."""
 
-    code = "invalid"
+    code = "invalid_request"
 
     def __init__(self, message: str, details: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
@@ -17,7 +17,7 @@ class QueryError(Exception):
 class Invalid(QueryError):
     """The request asks for something malformed: a bad condition, field value, cursor or range."""
 
-    code = "invalid"
+    code = "invalid_request"  # the code of every 422 about the request's shape (docs/api.md)
 
     @classmethod
     def at(cls, path: str, message: str) -> Invalid:

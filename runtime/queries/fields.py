@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from runtime.durations import is_zone, to_datetime
+from runtime.durations import RANGE_RULE, in_range, is_zone, to_datetime
 from runtime.queries.errors import Invalid
 
 READ_ONLY = frozenset({"id", "created_at", "updated_at", "completed_at"})
@@ -39,10 +39,17 @@ def _email(value: Any) -> tuple[Any, str | None]:
     return value.strip().lower(), None
 
 
+MAX_ID = 2**31 - 1  # record ids are 32-bit integers in PostgreSQL
+ID_RULE = f"must be a record id: a whole number from 1 to {MAX_ID}"
+
+
 def _int(value: Any) -> tuple[Any, str | None]:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        return None, "must be a positive whole number (an id)"
-    return value, None
+    return (value, None) if is_id(value) else (None, ID_RULE)
+
+
+def is_id(value: Any) -> bool:
+    """A JSON whole number that can name a record (not a bool, a string or a float)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _number(value: Any) -> tuple[Any, str | None]:
@@ -61,8 +68,8 @@ def _datetime(value: Any) -> tuple[Any, str | None]:
     moment = to_datetime(value) if isinstance(value, str) else None
     if moment is None or not isinstance(moment, datetime):
         return None, "must be an ISO-8601 date or datetime such as 2026-03-01T09:00:00Z"
-    if not 1900 <= moment.year <= 9000:
-        return None, "must be a date between the years 1900 and 9000"
+    if not in_range(moment):
+        return None, RANGE_RULE
     return moment, None
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
-from runtime.durations import iso, to_datetime
+from runtime.durations import RANGE_RULE, in_range, iso, to_datetime
 from runtime.models import Flow, FlowVersion, Run, Step
 from runtime.queries.errors import Invalid, NotFound
 from runtime.run import RunStatus
@@ -33,8 +33,10 @@ def parse_range(since: Any, until: Any) -> tuple[datetime | None, datetime | Non
             bounds.append(None)
             continue
         moment = to_datetime(value) if isinstance(value, str | datetime) else None
-        if moment is None or not 1900 <= moment.year <= 9000:
+        if moment is None:
             raise Invalid.at(f"/{name}", "must be an ISO-8601 datetime such as 2026-03-01T00:00:00Z")
+        if not in_range(moment):
+            raise Invalid.at(f"/{name}", RANGE_RULE)
         bounds.append(moment)
     start, end = bounds
     if start is not None and end is not None and start >= end:

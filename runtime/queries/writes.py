@@ -17,11 +17,12 @@ from runtime.queries.errors import Conflict, Invalid
 from runtime.records import SqlRecords, as_dict
 
 
-def _check_refs(records: SqlRecords, values: Mapping[str, Any]) -> None:
+def check_refs(records: SqlRecords, values: Mapping[str, Any], pointer: str = "") -> None:
+    """Every user, contact or deal the values name exists (`pointer` prefixes the fields' pointers)."""
     targets: dict[str, Any] = {"owner": User, "assignee": User, "contact_id": Contact, "deal_id": Deal}
     names: dict[Any, str] = {User: "user", Contact: "contact", Deal: "deal"}
     problems = [
-        (f"/{name}", f"there is no {names[model]} {values[name]}")
+        (f"{pointer}/{name}", f"there is no {names[model]} {values[name]}")
         for name, model in targets.items()
         if values.get(name) is not None and records.session.get(model, values[name]) is None
     ]
@@ -29,14 +30,18 @@ def _check_refs(records: SqlRecords, values: Mapping[str, Any]) -> None:
         raise Invalid.many(problems)
 
 
-def _check_unique(records: SqlRecords, values: Mapping[str, Any], own_id: int | None) -> None:
+def check_unique(
+    records: SqlRecords, values: Mapping[str, Any], own_id: int | None, pointer: str = ""
+) -> None:
+    """No other contact has this e-mail or phone (Conflict naming each)."""
     problems = []
     for name in ("email", "phone"):
         if values.get(name):
             column = col(Contact.email) if name == "email" else col(Contact.phone)
             other = records.session.execute(select(col(Contact.id)).where(column == values[name])).first()
             if other is not None and other[0] != own_id:
-                problems.append((f"/{name}", f"{values[name]} belongs to contact {other[0]} already"))
+                message = f"{values[name]} belongs to contact {other[0]} already"
+                problems.append((f"{pointer}/{name}", message))
     if problems:
         details = [{"path": p, "message": m} for p, m in problems]
         raise Conflict(f"{problems[0][0]}: {problems[0][1]}", details)
@@ -61,37 +66,37 @@ def _check_stage(records: SqlRecords, values: Mapping[str, Any], deal: Deal | No
 
 
 def _create_contact(records: SqlRecords, values: dict[str, Any]) -> dict[str, Any]:
-    _check_refs(records, values)
-    _check_unique(records, values, None)
+    check_refs(records, values)
+    check_unique(records, values, None)
     return records.put("contact", values)
 
 
 def _create_deal(records: SqlRecords, values: dict[str, Any]) -> dict[str, Any]:
-    _check_refs(records, values)
+    check_refs(records, values)
     _check_stage(records, values, None)
     return records.put("deal", values)
 
 
 def _create_task(records: SqlRecords, values: dict[str, Any]) -> dict[str, Any]:
-    _check_refs(records, values)
+    check_refs(records, values)
     task = records.create_task(values)
     return records.complete_task(int(task["id"])) if values.get("done") else task
 
 
 def _update_contact(records: SqlRecords, row: Contact, values: dict[str, Any]) -> dict[str, Any]:
-    _check_refs(records, values)
-    _check_unique(records, values, row.id)
+    check_refs(records, values)
+    check_unique(records, values, row.id)
     return records.update("contact", row.id, values)
 
 
 def _update_deal(records: SqlRecords, row: Deal, values: dict[str, Any]) -> dict[str, Any]:
-    _check_refs(records, values)
+    check_refs(records, values)
     _check_stage(records, values, row)
     return records.update("deal", row.id, values)
 
 
 def _update_task(records: SqlRecords, row: Task, values: dict[str, Any]) -> dict[str, Any]:
-    _check_refs(records, values)
+    check_refs(records, values)
     done = values.pop("done", None)
     for name, value in values.items():
         setattr(row, name, value)
