@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import threading
 from typing import Any
@@ -25,6 +26,7 @@ from runtime.scheduler import Scheduler, once
 from runtime.services import Services
 
 log = logging.getLogger("flowright.up")
+LOCAL_HOSTS = frozenset({"127.0.0.1", "0.0.0.0", "::", "::1", "", "localhost"})
 
 
 class ThreadWorker(SimpleWorker):
@@ -35,6 +37,15 @@ class ThreadWorker(SimpleWorker):
 
     def _install_signal_handlers(self) -> None:
         pass
+
+
+def _default_public_url(host: str, port: int) -> str:
+    """FLOWRIGHT_PUBLIC_URL, or, when it is unset, the address this process serves on (set for the whole
+    process, so the web server, the worker and the scheduler build tracking and webhook URLs alike)."""
+    if not os.environ.get("FLOWRIGHT_PUBLIC_URL"):
+        shown = "localhost" if host in LOCAL_HOSTS else (f"[{host}]" if ":" in host else host)
+        os.environ["FLOWRIGHT_PUBLIC_URL"] = f"http://{shown}:{port}"
+    return os.environ["FLOWRIGHT_PUBLIC_URL"]
 
 
 def _services() -> Services:
@@ -81,6 +92,7 @@ def up(port: int, host: str) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    public = _default_public_url(host, port)
     upgrade()
     services = _services()
     _first_admin(services)
@@ -99,7 +111,8 @@ def up(port: int, host: str) -> None:
         thread.start()
     where = redis_url() or f"embedded ({instance_home()})"
     click.echo(
-        f"Flowright is up on http://{host}:{port}  database: {database_url()}  redis: {where}", err=True
+        f"Flowright is up on http://{host}:{port} (public URL {public})  database: {database_url()}  "
+        f"redis: {where}", err=True,
     )
     try:
         while not stopping.is_set():
@@ -122,6 +135,7 @@ def web(port: int, host: str) -> None:
     """The web server alone (development server; in production run gunicorn 'builder.app:create_app()')."""
     from builder.app import create_app
 
+    _default_public_url(host, port)
     create_app().run(host=host, port=port)
 
 
