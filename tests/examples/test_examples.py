@@ -25,7 +25,7 @@ from runtime.bundles import (
 from runtime.conditions import Clock, evaluate
 from runtime.durations import to_datetime
 from runtime.validation import validate_flow
-from tests.support.cases import check_case
+from tests.support.cases import check_case, run_case
 
 BUNDLES = list_bundles()
 CASES = [(bundle, path) for bundle in BUNDLES for path in bundle.case_files()]
@@ -122,6 +122,30 @@ def test_cases_visit_every_node(bundle: Bundle, flow: dict[str, Any]) -> None:
     visited = set().union(*(set(case["expect"]["path"]) for case in cases)) if cases else set()
     nodes = {node["id"] for node in flow["nodes"]}
     assert visited == nodes, f"not covered: {sorted(nodes - visited)}; unknown: {sorted(visited - nodes)}"
+
+
+def _ports(flow: dict[str, Any]) -> set[tuple[str, str]]:
+    """Every (node, port) a run can leave a node by: next, on_error, on_timeout, each rule of a branch
+    (`rules/<i>`) and its else, each path of a split (`paths/<i>`)."""
+    ports: set[tuple[str, str]] = set()
+    for node in flow["nodes"]:
+        named = [port for port in ("next", "on_error", "on_timeout", "else") if node.get(port)]
+        named += [f"rules/{index}" for index, _ in enumerate(node.get("rules") or [])]
+        named += [f"paths/{index}" for index, _ in enumerate(node.get("paths") or [])]
+        ports |= {(node["id"], port) for port in named}
+    return ports
+
+
+@pytest.mark.parametrize(("bundle", "flow"), FLOWS, ids=FLOW_IDS)
+def test_cases_take_every_port(bundle: Bundle, flow: dict[str, Any]) -> None:
+    """Branch coverage by edge: every port of every node (an action's on_error even when it leads where
+    `next` does, a wait's on_timeout, each rule of a branch) is taken by some case's simulated run."""
+    taken: set[tuple[str, str]] = set()
+    for case in _cases_of(bundle, flow["key"]):
+        steps = run_case(case, flow).to_json()["steps"]
+        taken |= {(step["node"], step["port"]) for step in steps if step["port"]}
+    missing = sorted(_ports(flow) - taken)
+    assert missing == [], f"ports no case takes: {missing}"
 
 
 # ---------------------------------------------------------------- parameter resolution

@@ -118,10 +118,10 @@ def _node(url: str, key: str, node_id: str) -> dict[str, Any]:
 
 def test_install_refuses_existing_flows_unless_replace(instance: str) -> None:
     assert invoke("templates", "install", "quote-request")[0] == 0
-    code, output = invoke("templates", "install", "quote-request", "--param", "quote_deadline=PT4H")
+    code, output = invoke("templates", "install", "quote-request", "--param", "reply_within=PT4H")
     assert code != 0 and "flows already exist: quote-request; nothing was installed" in output
-    assert _node(instance, "quote-request", "prepare_task")["params"]["due_in"] == "P1D"
-    code, output = invoke("templates", "install", "quote-request", "--param", "quote_deadline=PT4H",
+    assert _node(instance, "quote-request", "prepare_task")["params"]["due_in"] == "P2D"
+    code, output = invoke("templates", "install", "quote-request", "--param", "reply_within=PT4H",
                           "--replace")
     assert code == 0 and "replaced draft quote-request" in output, output
     assert _node(instance, "quote-request", "prepare_task")["params"]["due_in"] == "PT4H"
