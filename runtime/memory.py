@@ -56,6 +56,8 @@ class MemoryRecords:
         if "stage" in changed and kind == "deal":
             self.move_stage(record_id, str(changed.pop("stage")), changed.pop("pipeline", None))
         record.update(changed)
+        if kind == "contact" and "status" in changed:  # as the SQL store keeps it
+            record["status_changed_at"] = iso(self.clock())
         if changed:
             self._emit(f"{kind}.updated", kind, record_id, {"changes": changed, **changed})
             if kind == "contact" and changed.get("subscribed") is False:  # as the SQL store does

@@ -149,6 +149,8 @@ class SqlRecords:
         changes = {k: after.get(k) for k in fields if k not in READ_ONLY and after.get(k) != before.get(k)}
         if changes:
             row.updated_at = self.clock()  # type: ignore[attr-defined]
+            if kind == "contact" and "status" in changes:  # "30 days in progress" rules read it
+                row.custom = {**(row.custom or {}), "status_changed_at": iso(self.clock())}
             self.session.add(row)
             self.session.flush()
             self._emit(f"{kind}.updated", kind, row, {"changes": changes, **changes})
