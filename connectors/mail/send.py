@@ -39,10 +39,13 @@ def tracking_for(ctx: ActionContext, params: dict[str, Any], contact: dict[str, 
         return None
     data = {"c": (contact or {}).get("id"), "e": to, "m": msg_id,
             "r": ctx.run.id, "n": ctx.run.node}
+    # Opens and clicks are tracked for contacts only: an owner's notification mail, once opened, would
+    # otherwise create a contact for the owner (and start contact.created flows). Anyone may unsubscribe.
+    known = contact is not None
     return message.Tracking(
         public_url=str(public_url), secret_key=str(secret_key),
         data={k: v for k, v in data.items() if v is not None},
-        opens=params.get("track_opens", True), clicks=params.get("track_clicks", True),
+        opens=known and params.get("track_opens", True), clicks=known and params.get("track_clicks", True),
         unsubscribe=params.get("unsubscribe_link", True) and params.get("category") != "service",
     )
 

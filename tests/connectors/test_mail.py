@@ -197,6 +197,9 @@ def test_refusal_is_judged_by_the_recipient_not_the_run_subject(smtp_server: Any
     # the tracking links are the recipient's: the owner's unsubscribe link does not unsubscribe Ada
     link = UNSUBSCRIBE.search(inbox.messages[0].get_body(("plain",)).get_content())
     assert link
+    # the owner is no contact: no open pixel or click redirect, so opening it creates no contact
+    owner_html = inbox.messages[0].get_body(("html",)).get_content()
+    assert "/t/o/" not in owner_html and "/t/c/" not in owner_html
     events: list[dict[str, Any]] = []
     tracking_client(events).post(link.group(1), data={"List-Unsubscribe": "One-Click"})
     assert events[0]["subject"] == {"contact": {"email": "owner@acme.test"}}
