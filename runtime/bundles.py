@@ -20,10 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
 import schemas
+from connectors.registry import ConnectorRegistry
+from runtime import publish
 from runtime.durations import is_duration
-from runtime.errors import FlowrightError
+from runtime.errors import FlowInvalid, FlowrightError
+from runtime.models import Flow as FlowRow
+from runtime.services import Services
+from runtime.validation import load_flow
 
 FORMAT = "flowright-bundle/v1"
 BUNDLE_FILE = "bundle.json"
@@ -335,3 +343,50 @@ def resolve_flows(
         raise BundleError(problems)
     values = param_values(document, given or {})
     return [_substitute(flow, values) for flow in document["flows"]]
+
+
+# ---------------------------------------------------------------- installing
+
+class BundleConflict(BundleError):
+    """Flows of the bundle exist already and the install did not ask to replace them."""
+
+    def __init__(self, taken: list[str]) -> None:
+        self.taken = taken
+        super().__init__([BundleProblem("/replace", f"flow {key!r} exists already") for key in taken])
+
+
+@dataclass(frozen=True)
+class InstalledFlow:
+    key: str
+    created: bool  # False: an existing draft was replaced
+
+
+def check_flows(registry: ConnectorRegistry, flows: Iterable[Mapping[str, Any]]) -> list[BundleProblem]:
+    """Every problem of every resolved flow (`/flows/<i>/...`), so a bundle installs whole or not at all."""
+    problems: list[BundleProblem] = []
+    for index, flow in enumerate(flows):
+        try:
+            load_flow(flow, registry)
+        except FlowInvalid as exc:
+            found = [p for p in exc.problems if getattr(p, "severity", "error") == "error"] or exc.problems
+            problems += [BundleProblem(f"/flows/{index}{p.pointer}", p.message)
+                         for p in found] or [BundleProblem(f"/flows/{index}", str(exc))]
+    return problems
+
+
+def install(
+    services: Services, bundle: Bundle, values: Mapping[str, Any] | None = None, *, replace: bool = False
+) -> list[InstalledFlow]:
+    """Resolve `bundle` with `values` and save each flow as a DRAFT (nothing is published): the checks
+    the CLI and the API share. Raises BundleError (parameters or flows that do not validate, with
+    pointers) or BundleConflict (flow keys taken, unless `replace`); nothing is saved then."""
+    flows = bundle.resolve(values)
+    keys = [str(flow["key"]) for flow in flows]
+    with Session(services.engine) as session:
+        taken = sorted(session.execute(select(col(FlowRow.key)).where(col(FlowRow.key).in_(keys))).scalars())
+    if taken and not replace:
+        raise BundleConflict(taken)
+    problems = check_flows(services.registry, flows)
+    if problems:
+        raise BundleError(problems)
+    return [InstalledFlow(publish.save_draft(services, flow), flow["key"] not in taken) for flow in flows]

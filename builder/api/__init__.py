@@ -24,6 +24,7 @@ MODULES: tuple[str, ...] = (
     "builder.api.runs",
     "builder.api.enrollments",
     "builder.api.tokens",
+    "builder.api.templates",  # the template library: list bundles, install one as drafts
 )
 
 

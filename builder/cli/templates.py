@@ -14,17 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from sqlmodel import col
 
 from builder.cli.common import ready_database
 from connectors.registry import ConnectorRegistry, default_registry
-from runtime import publish
-from runtime.bundles import Bundle, BundleError, find_bundle, list_bundles, parse_param_text
-from runtime.errors import FlowInvalid
-from runtime.models import Flow as FlowRow
-from runtime.services import Services, load_flow
+from runtime.bundles import (
+    Bundle,
+    BundleConflict,
+    BundleError,
+    BundleProblem,
+    check_flows,
+    find_bundle,
+    install,
+    list_bundles,
+    parse_param_text,
+)
+from runtime.services import Services
 
 BUNDLES_OPTION = click.option(
     "--bundles",
@@ -103,14 +107,15 @@ def templates_install(
     """Install bundle NAME: resolve its parameters and create its flows as drafts."""
     try:
         bundle = find_bundle(name, folders)
-        flows = bundle.resolve(_given_values(bundle, pairs))
+        values = _given_values(bundle, pairs)
+        flows = bundle.resolve(values)
     except BundleError as exc:
         raise _fail(exc) from None
     if out is not None:
         _check(default_registry(), flows)
         _write(flows, out)
     else:
-        _save_drafts(flows, replace)
+        _save_drafts(bundle, values, replace)
     slots = ", ".join(f"{c['connector']} ({c['name']})" for c in bundle.credentials)
     if slots:
         click.echo(f"credentials this bundle needs: {slots} — store them with `flowright credentials put`")
@@ -124,42 +129,34 @@ def _write(flows: Sequence[Mapping[str, Any]], out: Path) -> None:
         click.echo(f"wrote {path}")
 
 
-def _existing_keys(services: Services, keys: list[str]) -> list[str]:
-    with Session(services.engine) as session:
-        rows = session.execute(select(col(FlowRow.key)).where(col(FlowRow.key).in_(keys))).scalars()
-        return sorted(rows)
-
-
-def _problems(registry: ConnectorRegistry, flows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Every problem of every resolved flow, so that a bundle is installed whole or not at all."""
-    lines: list[str] = []
-    for flow in flows:
-        try:
-            load_flow(flow, 0, registry)
-        except FlowInvalid as exc:
-            lines += [f"{flow['key']}:{p.pointer}: {p.message}" for p in exc.problems] or [str(exc)]
-    return lines
+def _invalid(flows: Sequence[Mapping[str, Any]], problems: Sequence[BundleProblem]) -> click.ClickException:
+    """`KEY:POINTER: message` per problem of the resolved flows (pointers are `/flows/<i>/...`)."""
+    lines = ["the bundle's flows are not valid; nothing was installed:"]
+    for problem in problems:
+        _, _, index, rest = (problem.pointer + "/").split("/", 3)
+        key = flows[int(index)]["key"] if index.isdigit() else "?"
+        lines.append(f"{key}:/{rest.rstrip('/')}: {problem.message}")
+    return click.ClickException("\n".join(lines))
 
 
 def _check(registry: ConnectorRegistry, flows: Sequence[Mapping[str, Any]]) -> None:
-    problems = _problems(registry, flows)
+    problems = check_flows(registry, flows)
     if problems:
-        lines = ["the bundle's flows are not valid; nothing was installed:", *problems]
-        raise click.ClickException("\n".join(lines))
+        raise _invalid(flows, problems)
 
 
-def _save_drafts(flows: Sequence[Mapping[str, Any]], replace: bool) -> None:
+def _save_drafts(bundle: Bundle, values: Mapping[str, Any], replace: bool) -> None:
     ready_database()
     services = Services.from_env()
     try:
-        taken = _existing_keys(services, [str(flow["key"]) for flow in flows])
-        if taken and not replace:
-            raise click.ClickException(
-                f"flows already exist: {', '.join(taken)}; nothing was installed "
-                "(use --replace to overwrite their drafts; published versions are kept)")
-        _check(services.registry, flows)
-        for flow in flows:
-            key = publish.save_draft(services, flow)
-            click.echo(f"{'replaced' if key in taken else 'created'} draft {key}")
+        installed = install(services, bundle, values, replace=replace)
+    except BundleConflict as exc:
+        raise click.ClickException(
+            f"flows already exist: {', '.join(exc.taken)}; nothing was installed "
+            "(use --replace to overwrite their drafts; published versions are kept)") from None
+    except BundleError as exc:
+        raise _invalid(bundle.resolve(values), exc.problems) from None
     finally:
         services.close()
+    for flow in installed:
+        click.echo(f"{'created' if flow.created else 'replaced'} draft {flow.key}")
