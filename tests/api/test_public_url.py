@@ -43,7 +43,8 @@ def test_up_builds_urls_on_its_own_port_and_stops_promptly(tmp_path: Path) -> No
     finally:
         started = time.monotonic()
         assert up.stop() == 0
-    assert time.monotonic() - started < 8
+    # ~5 s of this is the embedded Redis shutdown's wait for its process (runtime.redis_embedded)
+    assert time.monotonic() - started < 20
 
 
 @pytest.mark.parametrize(("host", "expected"), [
