@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, union
@@ -77,18 +78,35 @@ def handle_event(host: DbHost, event_id: str) -> None:
     host.session.add(event)
 
 
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger of a published version as plain values (a batch keeps them; see `_triggers`)."""
+
+    flow_key: str
+    version: int
+    position: int
+    spec: dict[str, Any]
+
+
+def _triggers(host: DbHost, kind: str, event_type: str | None = None) -> list[Trigger]:
+    """The triggers of a kind (of an event type), read once per batch: a batch lasts seconds, and a
+    version published meanwhile is seen by the next one. Two events of a type cost one query, not two."""
+    key = f"{kind}:{event_type or ''}"
+    cached = host.cache.get(key)
+    if cached is None:
+        kinds = STARTING_KINDS if kind == "starting" else (kind,)
+        query = select(TriggerIndex).where(TriggerIndex.kind.in_(kinds))
+        if event_type is not None:
+            query = query.where(TriggerIndex.event_type == event_type)
+        rows = host.session.execute(query.order_by(TriggerIndex.id)).scalars()
+        cached = [Trigger(r.flow_key, r.version, r.position, dict(r.spec or {})) for r in rows]
+        host.cache[key] = cached
+    return list(cached)
+
+
 def start_triggered(host: DbHost, event: Event) -> set[str]:
-    rows = (
-        host.session.execute(
-            select(TriggerIndex).where(
-                TriggerIndex.kind.in_(STARTING_KINDS), TriggerIndex.event_type == event.type
-            )
-        )
-        .scalars()
-        .all()
-    )
     started: set[str] = set()
-    for trigger in rows:
+    for trigger in _triggers(host, "starting", event.type):
         flow = host.services.flow(host.session, trigger.flow_key, trigger.version)
         subject = subject_for(flow, event.contact_id, event.deal_id)
         if subject is None:
@@ -157,13 +175,13 @@ def deliver_to(host: DbHost, event: Event, run_id: str) -> None:
 
 def check_segments(host: DbHost, contact_id: int | None, deal_id: int | None) -> int:
     """Start the segment flows the subject has just come to match; forget those it left. Returns starts."""
-    triggers = (
-        host.session.execute(select(TriggerIndex).where(TriggerIndex.kind == "segment")).scalars().all()
-    )
+    triggers = _triggers(host, "segment")
     return sum(check_segment(host, t, contact_id, deal_id) for t in triggers)
 
 
-def check_segment(host: DbHost, trigger: TriggerIndex, contact_id: int | None, deal_id: int | None) -> int:
+def check_segment(
+    host: DbHost, trigger: Trigger | TriggerIndex, contact_id: int | None, deal_id: int | None
+) -> int:
     flow = host.services.flow(host.session, trigger.flow_key, trigger.version)
     subject = subject_for(flow, contact_id, deal_id)
     if not subject:

@@ -81,6 +81,7 @@ class DbHost:
         self.later: list[str] = []  # items another worker holds the run for: offered again in a second
         self._waits: dict[str, Any] = {}
         self._steps: dict[tuple[str, int], Step] = {}
+        self.cache: dict[str, Any] = {}  # read-mostly rows this batch looked up (the trigger index)
         self.claimed: set[str] = set()
         self._http: requests.Session | None = None
 
@@ -265,6 +266,7 @@ class DbHost:
             started_at=self.now(),
             cursor=flow.start,
         )
+        self._waits[run.id] = None  # a new run has no wait rows: nothing to delete before its first wait
         self.save(run, None)
         row = self.session.get(Run, run_id)
         if row is not None:
