@@ -23,6 +23,7 @@ from builder import hooks, ui
 from builder.api import auth, register_api
 from builder.api.context import services
 from builder.api.errors import ApiError, ErrorOut, register_error_handlers, validation_error_response
+from builder.api.routing import CONVERTERS
 from builder.api.spec import FlowrightOpenAPI
 from builder.tracking import make_tracking_blueprint
 from runtime import operations
@@ -121,6 +122,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     if app.config.get("SERVICES") is not None:
         app.extensions["flowright.services"] = app.config["SERVICES"]
     register_error_handlers(app)
+    app.url_map.converters.update(CONVERTERS)
 
     @app.before_request
     def gate() -> None:

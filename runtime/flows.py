@@ -16,6 +16,7 @@ from runtime.services import Services
 from runtime.validation import Problem, validate_flow
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,119}$")
+RESERVED_KEYS = frozenset({"import", "validate"})  # /api/flows/import and /api/flows/validate
 SUBJECTS = ("contact", "deal", "none")  # schemas/flow.schema.json's subject enum
 
 
@@ -78,6 +79,10 @@ def check_key(document: Any, key: str | None = None) -> str:
     found = document.get("key")
     if not isinstance(found, str) or not KEY_RE.match(found):
         raise DraftRefused("key: a flow key is 1 to 120 lower-case letters, digits, - or _", "/key")
+    if not isinstance(document.get("format", ""), str):
+        raise DraftRefused("format: a flow document's format is a string such as 'flowright/v1'", "/format")
+    if found in RESERVED_KEYS:
+        raise DraftRefused(f"key: {found!r} is reserved: /api/flows/{found} is not a flow's URL", "/key")
     if key is not None and found != key:
         raise DraftRefused(f"key: the document's key {found!r} is not {key!r}, the flow in the URL", "/key")
     return found

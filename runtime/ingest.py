@@ -102,7 +102,7 @@ def normalise(raw: Any, now: datetime) -> dict[str, Any]:
         problem = json_problem(raw.get(name), f"/{name}")
         if problem:
             raise EventInvalid.many([problem])
-    at = to_datetime(raw["at"]) if raw.get("at") else now
+    at = to_datetime(raw["at"]) if raw.get("at") is not None else now
     if at is None:
         raise EventInvalid.many([("/at", f"{raw.get('at')!r} is not an ISO datetime")])
     if not in_range(at):

@@ -5,13 +5,14 @@ Managing people's logins and roles is `users.py` (admin); here editors arrange w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
+from builder.api.fields import Bool, Int
 from builder.api.query_errors import translated
 from runtime.queries import directory, records
 
@@ -24,12 +25,19 @@ bp = APIBlueprint(
 )
 
 
+# The pattern is documented here and checked by runtime.queries.directory (its message names the rule).
+KEY = Field(min_length=1, max_length=120, json_schema_extra={"pattern": directory.KEY.pattern},
+            description="letters, digits, '_', '.', '-', starting with a letter or digit")
+StageKey = Annotated[str, KEY]
+
+
 class KeyPath(BaseModel):
-    key: str = Field(min_length=1, max_length=120, description="letters, digits, '_', '.', '-'")
+    key: str = KEY
 
 
 class StageIn(BaseModel):
-    key: str = Field(min_length=1, max_length=120)
+    model_config = ConfigDict(extra="forbid")
+    key: str = KEY
     name: str | None = Field(default=None, max_length=200)
 
 
@@ -39,7 +47,7 @@ class PipelineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
-    stages: list[str | StageIn] = Field(
+    stages: list[StageKey | StageIn] = Field(
         min_length=1, max_length=100, examples=[["new", "proposal", "won", "lost"]]
     )
 
@@ -61,8 +69,9 @@ class PipelinesOut(BaseModel):
 
 
 class MemberIn(BaseModel):
-    user_id: int = Field(ge=1, le=2**31 - 1)
-    weight: int = Field(default=1, ge=0, le=1000, description="share of work for the weighted strategy")
+    model_config = ConfigDict(extra="forbid")
+    user_id: Int = Field(ge=1, le=2**31 - 1)
+    weight: Int = Field(default=1, ge=0, le=1000, description="share of work for the weighted strategy")
 
 
 class TeamIn(BaseModel):
@@ -107,7 +116,8 @@ class OwnersPage(BaseModel):
 
 class OwnersQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=500)
+    cursor: str | None = Field(default=None, max_length=500, pattern=r"^[A-Za-z0-9_\-]*$",
+                               description="next_cursor of the previous page, as given (opaque)")
     away: bool | None = Field(default=None, description="only people who are (or are not) away")
 
 
@@ -118,7 +128,7 @@ class OwnerPath(BaseModel):
 class OwnerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
-    away: bool | None = Field(default=None, description="away people are skipped by crm.assign_owner")
+    away: Bool | None = Field(default=None, description="away people are skipped by crm.assign_owner")
 
 
 class Deleted(BaseModel):
@@ -202,6 +212,26 @@ def delete_team(path: KeyPath) -> Any:
 def list_owners(query: OwnersQuery) -> Any:
     where = None if query.away is None else {"field": "user.away", "op": "eq", "value": query.away}
     return records.search(services(), "user", where, limit=query.limit, cursor=query.cursor).to_dict()
+
+
+class OwnersSearchIn(BaseModel):
+    """`where` is a flow condition over `user.*` (id, email, name, role, away, created_at), e.g.
+    {"field": "user.away", "op": "eq", "value": false}; omit it for everyone."""
+
+    model_config = ConfigDict(extra="forbid")
+    where: dict[str, Any] | None = Field(
+        default=None, examples=[{"all": [{"field": "user.role", "op": "eq", "value": "editor"}]}]
+    )
+    limit: Int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=500, pattern=r"^[A-Za-z0-9_\-]*$",
+                               description="next_cursor of the previous page, as given (opaque)")
+
+
+@bp.post("/owners/search", responses={200: OwnersPage}, summary="Search owners by a condition")
+@translated
+@requires("viewer")
+def search_owners(body: OwnersSearchIn) -> Any:
+    return records.search(services(), "user", body.where, limit=body.limit, cursor=body.cursor).to_dict()
 
 
 @bp.patch("/owners/<int:user_id>", responses={200: OwnerOut}, summary="Mark someone away or back, or rename")

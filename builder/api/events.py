@@ -6,13 +6,16 @@ from typing import Annotated, Any
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field, RootModel, SkipValidation
+from pydantic import BaseModel, ConfigDict, Field, RootModel, SkipValidation
 
 from builder.api import auth
 from builder.api.context import services
 from builder.api.errors import ApiError
+from builder.api.fields import Int, MomentText
 from runtime import operations
 from runtime.errors import EventsInvalid
+from runtime.ingest import TYPE_RE
+from runtime.queries.fields import MAX_ID
 
 MAX_EVENTS = 1000
 
@@ -20,14 +23,29 @@ bp = APIBlueprint("events", __name__, url_prefix="/api", abp_tags=[Tag(name="eve
                   abp_security=[{"ingestKey": []}, *auth.SECURITY])
 
 
+class SubjectRef(BaseModel):
+    """Who the event is about: a contact by its fields (upserted by email or phone, checked as POST
+    /api/contacts checks them), an existing contact, or a deal (and its contact)."""
+
+    model_config = ConfigDict(extra="forbid")
+    contact: dict[str, Any] = Field(
+        default=None, description="contact fields, with an email or a phone (or an id)",
+        examples=[{"email": "ann@example.com", "first_name": "Ann"}],
+    )
+    contact_id: Int = Field(default=None, ge=1, le=MAX_ID)
+    deal_id: Int = Field(default=None, ge=1, le=MAX_ID)
+
+
 class EventIn(BaseModel):
     """An event (DESIGN §4); post one, or a list of up to 1000."""
 
-    id: str | None = Field(default=None, max_length=120, description="makes ingestion idempotent")
-    type: str = Field(examples=["deal.stage_changed"])
-    subject: dict[str, Any] | None = Field(default=None, examples=[{"contact": {"email": "a@b.c"}}])
+    id: str | None = Field(default=None, min_length=1, max_length=120,
+                           description="makes ingestion idempotent")
+    type: str = Field(max_length=200, pattern=TYPE_RE.pattern, examples=["deal.stage_changed"],
+                      description="namespace.name: lower-case letters, digits and _ (and - after the dot)")
+    subject: SubjectRef | None = None
     data: dict[str, Any] | None = None
-    at: str | None = Field(default=None, description="ISO datetime; default now")
+    at: MomentText | None = Field(default=None, description="ISO datetime; default now")
 
 
 EventBatch = Annotated[list[EventIn], Field(min_length=1, max_length=MAX_EVENTS)]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
 from builder.api.errors import not_found
+from builder.api.fields import Bool
 from runtime import hooks
 
 bp = APIBlueprint("flowhooks", __name__, url_prefix="/api", abp_tags=[Tag(name="flows")],
@@ -21,7 +22,7 @@ class FlowPath(BaseModel):
 
 
 class HookIn(BaseModel):
-    signed: bool = Field(default=False, description="require an HMAC-SHA256 signature and timestamp")
+    signed: Bool = Field(default=False, description="require an HMAC-SHA256 signature and timestamp")
 
 
 class HookOut(BaseModel):

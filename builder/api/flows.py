@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, RootModel, SkipValidation
 from builder.api.auth import SECURITY, principal, requires
 from builder.api.context import services
 from builder.api.errors import ApiError, bad_request, not_found, problems_error
-from builder.api.fields import MomentText
+from builder.api.fields import Bool, MomentText
 from runtime import flows, publish
 from runtime.errors import FlowInvalid
 from runtime.flows import DraftRefused
@@ -63,6 +63,11 @@ class FlowDocument(BaseModel):
                      json_schema_extra={"pattern": r"^[a-z0-9][a-z0-9_\-]*$"})
 
 
+class AnyDocument(RootModel[SkipValidation[Any]]):
+    """Any JSON (a flow document is an object): validating is how one learns what is wrong with a
+    document, so nothing is refused before the validator has listed every problem."""
+
+
 class SavedOut(BaseModel):
     key: str
     created: bool
@@ -79,7 +84,7 @@ class PublishIn(BaseModel):
     policy: Literal["keep", "migrate", "cancel"] = Field(
         default="keep", description="runs waiting in older versions: keep them, move them, or cancel them"
     )
-    preview: bool = Field(default=False, description="only report what publishing would do")
+    preview: Bool = Field(default=False, description="only report what publishing would do")
 
 
 class PreviewOut(BaseModel):
@@ -181,20 +186,21 @@ def create_flow(body: FlowDocument) -> Any:
     return saved, 201 if saved["created"] else 200
 
 
-@bp.get("/flows/<key>", responses={200: FlowOut}, summary="A flow: its draft document and its problems")
+@bp.get("/flows/<flow_key:key>", responses={200: FlowOut},
+        summary="A flow: its draft document and its problems")
 @requires("viewer")
 def get_flow(path: FlowPath) -> Any:
     return _flow(path.key)
 
 
-@bp.put("/flows/<key>", responses={200: SavedOut, 201: SavedOut}, summary="Save the draft of a flow")
+@bp.put("/flows/<flow_key:key>", responses={200: SavedOut, 201: SavedOut}, summary="Save the draft of a flow")
 @requires("editor")
 def put_flow(path: FlowPath, body: FlowDocument) -> Any:
     saved = _save(_json_body(), path.key)
     return saved, 201 if saved["created"] else 200
 
 
-@bp.delete("/flows/<key>", responses={204: None}, summary="Delete a flow that was never published")
+@bp.delete("/flows/<flow_key:key>", responses={204: None}, summary="Delete a flow that was never published")
 @requires("editor")
 def delete_flow(path: FlowPath) -> Any:
     try:
@@ -209,7 +215,7 @@ def delete_flow(path: FlowPath) -> Any:
 @bp.post("/flows/validate", responses={200: ValidationOut},
          summary="Validate a document without saving it (every problem with its JSON pointer)")
 @requires("viewer")
-def validate_document(body: FlowDocument) -> Any:
+def validate_document(body: AnyDocument) -> Any:
     problems = flows.validate(services(), _json_body())
     return {"valid": not any(p.is_error for p in problems), "problems": flows.problems_dicts(problems)}
 

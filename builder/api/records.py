@@ -8,15 +8,17 @@ condition language of flows (`{"all"|"any"|"not"}` and `{"field", "op", "value"}
 # No `from __future__ import annotations`: flask-openapi3 reads the models from the views' annotations.
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
+from builder.api.fields import YEAR_PATTERN, Bool, Int, Number
 from builder.api.query_errors import translated
 from runtime.queries import records, timeline
+from runtime.queries.fields import CUSTOM_NAME
 
 bp = APIBlueprint(
     "records",
@@ -27,26 +29,31 @@ bp = APIBlueprint(
 )
 
 ID = Field(ge=1, le=2**31 - 1)
-WHEN: dict[str, JsonValue] = {"format": "date-time"}
+Tag = Annotated[str, Field(min_length=1, max_length=120)]
+WHEN: dict[str, JsonValue] = {"format": "date-time", "pattern": YEAR_PATTERN}
 
 
 class _Fields(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # any other key is a custom field, named as runtime.queries.fields.CUSTOM_NAME says
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"propertyNames": {"pattern": CUSTOM_NAME.pattern}}
+    )
 
 
 class ContactIn(_Fields):
     """A contact's fields; any other key is a custom field (a letter or _, then letters, digits, _)."""
 
-    email: str | None = Field(default=None, max_length=320, examples=["ana@example.com"])
+    email: str | None = Field(default=None, max_length=320, examples=["ana@example.com"],
+                              json_schema_extra={"pattern": r"^\s*[^@\s]+@[^@\s]+\s*$"})
     phone: str | None = Field(default=None, max_length=40, examples=["+37060000000"])
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
-    owner: int | None = Field(default=None, ge=1, le=2**31 - 1, description="a user's id")
-    tags: list[str] = Field(default_factory=list, max_length=500)
+    owner: Int | None = Field(default=None, ge=1, le=2**31 - 1, description="a user's id")
+    tags: list[Tag] = Field(default_factory=list, max_length=500)
     status: str | None = Field(default=None, max_length=60)
-    score: float = 0
-    subscribed: bool = True
-    bounced: bool = False
+    score: Number = Field(default=0, ge=-1e15, le=1e15)
+    subscribed: Bool = True
+    bounced: Bool = False
     timezone: str | None = Field(default=None, max_length=60, examples=["Europe/Vilnius"])
     last_contact_at: str | None = Field(default=None, max_length=40, json_schema_extra=WHEN)
 
@@ -60,15 +67,16 @@ class ContactOut(ContactIn):
 class DealIn(_Fields):
     """A deal's fields; any other key is a custom field. A stage must be one of its pipeline's."""
 
-    contact_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    contact_id: Int | None = Field(default=None, ge=1, le=2**31 - 1)
     name: str | None = Field(default=None, max_length=200)
     pipeline: str | None = Field(default=None, max_length=120, examples=["sales"])
     stage: str | None = Field(default=None, max_length=120, examples=["proposal"])
-    value: float | None = None
-    currency: str | None = Field(default=None, max_length=3, examples=["EUR"])
-    owner: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    tags: list[str] = Field(default_factory=list, max_length=500)
-    score: float = 0
+    value: Number | None = Field(default=None, ge=-1e15, le=1e15)
+    currency: str | None = Field(default=None, max_length=3, json_schema_extra={"pattern": r"^[A-Za-z]{3}$"},
+                                 examples=["EUR"])
+    owner: Int | None = Field(default=None, ge=1, le=2**31 - 1)
+    tags: list[Tag] = Field(default_factory=list, max_length=500)
+    score: Number = Field(default=0, ge=-1e15, le=1e15)
 
 
 class DealOut(DealIn):
@@ -79,27 +87,38 @@ class DealOut(DealIn):
 
 
 class TaskIn(BaseModel):
-    """A task; `done: true` completes it (task.completed), `done: false` reopens it."""
+    """Changes to a task; `done: true` completes it (task.completed), `done: false` reopens it."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(default=None, min_length=1, max_length=500, description="needed to create")
+    title: str = Field(default=None, min_length=1, max_length=500, description="may be changed, not cleared")
     notes: str | None = Field(default=None, max_length=2000)
     due_at: str | None = Field(default=None, max_length=40, json_schema_extra=WHEN)
-    assignee: int | None = Field(default=None, ge=1, le=2**31 - 1, description="a user's id")
-    contact_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    deal_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    done: bool = False
+    assignee: Int | None = Field(default=None, ge=1, le=2**31 - 1, description="a user's id")
+    contact_id: Int | None = Field(default=None, ge=1, le=2**31 - 1)
+    deal_id: Int | None = Field(default=None, ge=1, le=2**31 - 1)
+    done: Bool = False
+
+
+class TaskCreate(TaskIn):
+    """A new task: a title is needed."""
+
+    title: str = Field(min_length=1, max_length=500)
 
 
 class TaskOut(TaskIn):
     id: int
+    title: str
     created_at: str = Field(json_schema_extra=WHEN)
     completed_at: str | None = Field(default=None, json_schema_extra=WHEN)
 
 
+CURSOR = Field(default=None, max_length=500, pattern=r"^[A-Za-z0-9_\-]*$",
+               description="next_cursor of the previous page, as given (opaque); omit it for the first page")
+
+
 class ListQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=500, description="next_cursor of the previous page")
+    cursor: str | None = CURSOR
 
 
 class SearchIn(BaseModel):
@@ -111,8 +130,8 @@ class SearchIn(BaseModel):
         default=None,
         examples=[{"all": [{"field": "contact.status", "op": "eq", "value": "lead"}]}],
     )
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=500)
+    limit: Int = Field(default=50, ge=1, le=200)
+    cursor: str | None = CURSOR
 
 
 class ContactPath(BaseModel):
@@ -170,7 +189,8 @@ def _route(
 
 
 def _crud(
-    kind: str, plural: str, fields_in: type[BaseModel], out: type[BaseModel], path: type[BaseModel]
+    kind: str, plural: str, fields_in: type[BaseModel], out: type[BaseModel], path: type[BaseModel],
+    create_in: type[BaseModel] | None = None,
 ) -> None:
     page = _page(out)
     key = next(iter(path.model_fields))
@@ -203,7 +223,7 @@ def _crud(
         (delete, f"delete_{kind}"),
     ):
         view.__name__ = view.__qualname__ = name
-    one = f"/{plural}/<{'int:' if key == 'record_id' else ''}{key}>"
+    one = f"/{plural}/<{'int' if key == 'record_id' else 'contact_key'}:{key}>"
     _route("get", f"/{plural}", "viewer", f"List {plural} by id", list_, query=ListQuery, out=page)
     _route(
         "post",
@@ -221,7 +241,7 @@ def _crud(
         "editor",
         f"Create a {kind} (emits {kind}.created)",
         create,
-        body=fields_in,
+        body=create_in or fields_in,
         out=out,
     )
     _route(
@@ -253,4 +273,4 @@ class TaskPath(IdPath):
 
 _crud("contact", "contacts", ContactIn, ContactOut, ContactPath)
 _crud("deal", "deals", DealIn, DealOut, DealPath)
-_crud("task", "tasks", TaskIn, TaskOut, TaskPath)
+_crud("task", "tasks", TaskIn, TaskOut, TaskPath, TaskCreate)

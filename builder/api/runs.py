@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
-from builder.api.errors import ApiError, bad_request, not_found
-from builder.api.fields import Moment
+from builder.api.errors import ApiError, not_found
+from builder.api.fields import Int, Moment
 from runtime import operations, runlist
 from runtime.runlist import BadCursor, RunFilter
 
@@ -31,7 +31,8 @@ class RunsQuery(BaseModel):
     deal_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     since: Moment | None = Field(default=None, description="started at or after (ISO datetime)")
     until: Moment | None = Field(default=None, description="started before (ISO datetime)")
-    cursor: str | None = Field(default=None, max_length=400, description="next_cursor of the previous page")
+    cursor: str | None = Field(default=None, max_length=400, pattern=r"^[A-Za-z0-9_\-]*$",
+                               description="next_cursor of the previous page, as given (opaque)")
     limit: int = Field(default=50, ge=1, le=runlist.MAX_PAGE)
 
 
@@ -76,10 +77,10 @@ class RunPath(BaseModel):
 
 class RetryFailedIn(BaseModel):
     flow: str | None = Field(default=None, max_length=120)
-    version: int | None = Field(default=None, ge=1, le=MAX_ID)
+    version: Int | None = Field(default=None, ge=1, le=MAX_ID)
     since: Moment | None = None
     until: Moment | None = None
-    limit: int = Field(default=1000, ge=1, le=runlist.MAX_BULK)
+    limit: Int = Field(default=1000, ge=1, le=runlist.MAX_BULK)
 
 
 class RetryFailedOut(BaseModel):
@@ -93,9 +94,13 @@ class FlowPath(BaseModel):
 
 
 class SubjectIn(BaseModel):
-    contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    deal_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    email: str | None = Field(default=None, max_length=320, description="a contact by e-mail")
+    """Who the run is about: give at least one of contact_id, deal_id or email."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    # absent, not null: a client reading the spec sends only the keys it means
+    contact_id: Int = Field(default=None, ge=1, le=MAX_ID)
+    deal_id: Int = Field(default=None, ge=1, le=MAX_ID)
+    email: str = Field(default=None, min_length=1, max_length=320, description="a contact by e-mail")
 
 
 class EnrollIn(BaseModel):
@@ -130,11 +135,11 @@ def list_runs(query: RunsQuery) -> Any:
     try:
         runs, following = runlist.page(services(), _filters(query), cursor=query.cursor, limit=query.limit)
     except BadCursor as exc:
-        raise bad_request(str(exc), "/cursor") from None
+        raise ApiError(422, "invalid_request", str(exc), [("/cursor", str(exc))]) from None
     return {"runs": runs, "next_cursor": following}
 
 
-@bp.get("/runs/<run_id>", responses={200: RunOut}, summary="A run with every step")
+@bp.get("/runs/<run_id:run_id>", responses={200: RunOut}, summary="A run with every step")
 @requires("viewer")
 def get_run(path: RunPath) -> Any:
     try:
@@ -180,7 +185,8 @@ def enroll(path: FlowPath, body: EnrollIn) -> Any:
             raise not_found(f"there is no contact {given.email}")
         subject["contact_id"] = found["id"]
     if not subject:
-        raise bad_request('subject: give {"contact_id": N}, {"deal_id": N} or {"email": "..."}', "/subject")
+        message = 'give {"contact_id": N}, {"deal_id": N} or {"email": "..."}'
+        raise ApiError(422, "invalid_request", f"/subject: {message}", [("/subject", message)])
     try:
         run_id = operations.enroll(services(), path.key, subject, body.trigger)
     except LookupError as exc:

@@ -51,7 +51,7 @@ def test_enroll_refusals(editor: FlaskClient, services: Services) -> None:
     assert editor.post("/api/flows/drip/enroll", json={"subject": {"contact_id": 1}}).status_code == 404
     publish(editor, drip())
     empty = editor.post("/api/flows/drip/enroll", json={"subject": {}})
-    assert empty.status_code == 400 and error_of(empty)["details"][0]["path"] == "/subject"
+    assert empty.status_code == 422 and error_of(empty)["details"][0]["path"] == "/subject"
     bad = editor.post("/api/flows/drip/enroll", json={"subject": {"contact_id": "x"}})
     assert bad.status_code == 422 and error_of(bad)["details"][0]["path"].startswith("/subject")
     missing = editor.post("/api/flows/drip/enroll", json={"subject": {"email": "nobody@example.com"}})
@@ -91,7 +91,7 @@ def test_filters_and_cursor_pages(editor: FlaskClient, viewer: FlaskClient, serv
     assert [r["id"] for r in window.get_json()["runs"]] == [ids[2], ids[1]]
     assert viewer.get("/api/runs?version=1&flow=drip").get_json()["runs"]
     bad = viewer.get("/api/runs?cursor=bm9wZQ")
-    assert bad.status_code == 400 and error_of(bad)["details"][0]["path"] == "/cursor"
+    assert bad.status_code == 422 and error_of(bad)["details"][0]["path"] == "/cursor"
     assert viewer.get("/api/runs?status=lost").status_code == 422
     assert viewer.get("/api/runs?limit=0").status_code == 422
 
