@@ -81,6 +81,7 @@ class DbHost:
         self.later: list[str] = []  # items another worker holds the run for: offered again in a second
         self._waits: dict[str, Any] = {}
         self._steps: dict[tuple[str, int], Step] = {}
+        self._fresh: set[str] = set()  # runs this host created: no journal rows in the database yet
         self.cache: dict[str, Any] = {}  # read-mostly rows this batch looked up (the trigger index)
         self.claimed: set[str] = set()
         self._http: requests.Session | None = None
@@ -267,6 +268,7 @@ class DbHost:
             cursor=flow.start,
         )
         self._waits[run.id] = None  # a new run has no wait rows: nothing to delete before its first wait
+        self._fresh.add(run.id)  # nor journal rows but those this host writes: `_step` need not look
         self.save(run, None)
         row = self.session.get(Run, run_id)
         if row is not None:
@@ -329,7 +331,7 @@ class DbHost:
 
     def _step(self, run_id: str, seq: int) -> Step | None:
         cached = self._steps.get((run_id, seq))
-        if cached is None:
+        if cached is None and run_id not in self._fresh:
             cached = (
                 self.session.execute(select(Step).where(Step.run_id == run_id, Step.seq == seq))
                 .scalars()
@@ -397,6 +399,7 @@ class DbHost:
         """Drop what this host remembered of rows after a rollback."""
         self._steps.clear()
         self._waits.clear()
+        self._fresh.clear()
 
     def close(self) -> None:
         if self._http is not None:
