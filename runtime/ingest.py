@@ -73,13 +73,31 @@ def _patch_contact(**values: Any) -> Callable[[SqlRecords, Mapping[str, Any], Ma
     return patch
 
 
+SOFT_BOUNCES = frozenset({"soft", "transient", "temporary", "softbounce", "soft_bounce", "deferred"})
+
+
+def is_hard_bounce(data: Mapping[str, Any]) -> bool:
+    """Whether an `email.bounced` event marks the address as undeliverable. Providers name a temporary
+    failure (mailbox full, greylisted) a soft, transient or temporary bounce (`kind`, `type` or
+    `bounce_type`), or give a 4xx SMTP code; those leave the contact mailable. Anything else is hard."""
+    for name in ("kind", "type", "bounce_type", "bounceType"):
+        if str(data.get(name) or "").strip().lower().replace("-", "_") in SOFT_BOUNCES:
+            return False
+    return not str(data.get("code") or data.get("status") or "").strip().startswith("4")
+
+
+def _patch_bounce(records: SqlRecords, subject: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    if subject.get("contact_id") and is_hard_bounce(data):
+        records.update("contact", subject["contact_id"], {"bounced": True})
+
+
 # What an event from outside tells the record store (events the store emitted itself are not re-applied).
 EVENT_PATCHES: dict[str, Callable[[SqlRecords, Mapping[str, Any], Mapping[str, Any]], None]] = {
     "deal.stage_changed": _patch_stage,
     "deal.updated": _patch_fields("deal"),
     "contact.updated": _patch_fields("contact"),
     "contact.unsubscribed": _patch_contact(subscribed=False),
-    "email.bounced": _patch_contact(bounced=True),
+    "email.bounced": _patch_bounce,
 }
 
 
@@ -94,7 +112,7 @@ def normalise(raw: Any, now: datetime) -> dict[str, Any]:
     event_id = raw.get("id")
     if event_id is None:
         event_id = uuid.uuid4().hex
-    if not isinstance(event_id, str | int) or not str(event_id) or len(str(event_id)) > 120:
+    if not isinstance(event_id, str | int) or isinstance(event_id, bool) or not 0 < len(str(event_id)) <= 120:
         raise EventInvalid.many([("/id", "an event id is a string of 1 to 120 characters")])
     for name in ("subject", "data"):
         if raw.get(name) is not None and not isinstance(raw.get(name), Mapping):

@@ -26,6 +26,7 @@ from runtime import interpreter
 from runtime.durations import is_zone, iso, parse_duration, to_datetime
 from runtime.errors import DurationError
 from runtime.flow import Flow
+from runtime.ingest import is_hard_bounce
 from runtime.memory import MemoryRecords
 from runtime.params import plain_output
 from runtime.run import LIVE, RunState, RunStatus, StepRecord
@@ -157,7 +158,7 @@ def _patch_unsubscribed(records: MemoryRecords, subject: Mapping[str, Any], data
 
 
 def _patch_bounced(records: MemoryRecords, subject: Mapping[str, Any], data: Mapping[str, Any]) -> None:
-    if subject.get("contact_id") is not None:
+    if subject.get("contact_id") is not None and is_hard_bounce(data):
         records.data["contact"][subject["contact_id"]]["bounced"] = True
 
 

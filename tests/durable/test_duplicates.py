@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from runtime import operations, publish
 from runtime.models import Event, Run, Step
+from runtime.records import SqlRecords
 from runtime.services import Services
 from tests.durable.support import ProbeServer, work
 
@@ -168,3 +169,33 @@ def test_a_stage_change_posted_from_outside_starts_one_run_not_two(
     operations.put_record(services, "deal", {"id": deal["id"], "stage": "won"})  # still emit their event
     work(services)
     assert dict(probe.calls) == {"acme from proposal": 2}
+
+
+def bounce(event_id: str, email: str, **data: Any) -> dict[str, Any]:
+    return {"id": event_id, "type": "email.bounced", "subject": {"contact": {"email": email}}, "data": data}
+
+
+def test_only_a_hard_bounce_marks_the_address_undeliverable(services: Services) -> None:
+    """A soft bounce (mailbox full, greylisted: kind soft, or a 4xx code) leaves the contact mailable;
+    a hard one (or a bounce that says nothing) marks it bounced, so mail.send refuses it from then on."""
+    operations.post_events(
+        services,
+        [
+            bounce("b-1", "soft@example.com", kind="soft", reason="mailbox full"),
+            bounce("b-2", "code@example.com", code="452"),
+            bounce("b-3", "hard@example.com", kind="hard", code="550"),
+            bounce("b-4", "plain@example.com"),
+        ],
+    )
+    with Session(services.engine) as session:
+        records = SqlRecords(session, services.now, lambda _event: None)
+        bounced = {
+            email: (records.contact_by_email(email) or {}).get("bounced")
+            for email in ("soft@example.com", "code@example.com", "hard@example.com", "plain@example.com")
+        }
+    assert bounced == {
+        "soft@example.com": False,
+        "code@example.com": False,
+        "hard@example.com": True,
+        "plain@example.com": True,
+    }
