@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
-from builder.api.fields import Bool, Int
+from builder.api.fields import WHOLE, Bool, RecordId
 from builder.api.query_errors import translated
 from runtime.queries import directory, records
 
@@ -70,8 +70,9 @@ class PipelinesOut(BaseModel):
 
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_id: Int = Field(ge=1, le=2**31 - 1)
-    weight: Int = Field(default=1, ge=0, le=1000, description="share of work for the weighted strategy")
+    user_id: RecordId
+    weight: Annotated[int, Field(ge=0, le=1000), WHOLE] = Field(
+        default=1, description="share of work for the weighted strategy")
 
 
 class TeamIn(BaseModel):
@@ -222,7 +223,7 @@ class OwnersSearchIn(BaseModel):
     where: dict[str, Any] | None = Field(
         default=None, examples=[{"all": [{"field": "user.role", "op": "eq", "value": "editor"}]}]
     )
-    limit: Int = Field(default=50, ge=1, le=200)
+    limit: Annotated[int, Field(ge=1, le=200), WHOLE] = Field(default=50)
     cursor: str | None = Field(default=None, max_length=500, pattern=r"^[A-Za-z0-9_\-]*$",
                                description="next_cursor of the previous page, as given (opaque)")
 

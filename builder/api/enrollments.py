@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
 from builder.api.errors import bad_request, not_found
-from builder.api.fields import Int
+from builder.api.fields import WHOLE
 from runtime import enrollment
 
 bp = APIBlueprint("enrollments", __name__, url_prefix="/api", abp_tags=[Tag(name="runs")],
@@ -27,7 +27,8 @@ class EnrollmentIn(BaseModel):
         default=None, description="a condition (DESIGN §3) over contact/deal; none: every record",
         examples=[{"field": "contact.tags", "op": "contains", "value": "vip"}],
     )
-    limit: Int | None = Field(default=None, ge=1, le=1_000_000, description="enroll at most this many")
+    limit: Annotated[int, Field(ge=1, le=1_000_000), WHOLE] | None = Field(
+        default=None, description="enroll at most this many")
 
 
 class EnrollmentPath(BaseModel):

@@ -11,11 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, SkipValidation
 from builder.api import auth
 from builder.api.context import services
 from builder.api.errors import ApiError
-from builder.api.fields import Int, MomentText
+from builder.api.fields import MomentText, RecordId
 from runtime import operations
 from runtime.errors import EventsInvalid
 from runtime.ingest import TYPE_RE
-from runtime.queries.fields import MAX_ID
 
 MAX_EVENTS = 1000
 
@@ -32,15 +31,15 @@ class SubjectRef(BaseModel):
         default=None, description="contact fields, with an email or a phone (or an id)",
         examples=[{"email": "ann@example.com", "first_name": "Ann"}],
     )
-    contact_id: Int = Field(default=None, ge=1, le=MAX_ID)
-    deal_id: Int = Field(default=None, ge=1, le=MAX_ID)
+    contact_id: RecordId = Field(default=None)
+    deal_id: RecordId = Field(default=None)
 
 
 class EventIn(BaseModel):
     """An event (DESIGN §4); post one, or a list of up to 1000."""
 
-    id: str | None = Field(default=None, min_length=1, max_length=120,
-                           description="makes ingestion idempotent")
+    id: Annotated[str, Field(min_length=1, max_length=120)] | int | None = Field(
+        default=None, description="makes ingestion idempotent (a number is read as its digits)")
     type: str = Field(max_length=200, pattern=TYPE_RE.pattern, examples=["deal.stage_changed"],
                       description="namespace.name: lower-case letters, digits and _ (and - after the dot)")
     subject: SubjectRef | None = None

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, Strict
 
 from runtime.durations import RANGE_RULE, in_range, to_datetime
+from runtime.queries.fields import MAX_ID
 
 # A date-time whose year lies in runtime.durations' MIN_YEAR..MAX_YEAR (1900..9000), documented as a
 # pattern so that a client written from the spec does not send year 1 or 9999.
@@ -51,5 +52,9 @@ def _whole_number(value: Any) -> Any:
 # JSON body scalars taken as sent: 0 is not false and false is not 0 (pydantic's lax mode converts them,
 # so a client written from the spec could not tell what the server keeps).
 Bool = Annotated[bool, Strict()]
-Int = Annotated[int, BeforeValidator(_whole_number)]  # 3 or 3.0 (JSON Schema's integers), not true or "3"
+# An integer: 3 or 3.0 (both are JSON Schema integers), never true or "3". Put the bounds before it,
+# `Annotated[int, Field(ge=1, le=9), WHOLE]`, so that the OpenAPI document shows them.
+WHOLE = BeforeValidator(_whole_number)
 Number = Annotated[float, Strict()]  # an integer is a number too; a boolean is not
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID), WHOLE]
+"""A record's id in a body: a whole number from 1 to 2**31 - 1 (32-bit in PostgreSQL)."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
-from builder.api.fields import YEAR_PATTERN, Bool, Int, Number
+from builder.api.fields import WHOLE, YEAR_PATTERN, Bool, Number, RecordId
 from builder.api.query_errors import translated
 from runtime.queries import records, timeline
 from runtime.queries.fields import CUSTOM_NAME
@@ -48,7 +48,7 @@ class ContactIn(_Fields):
     phone: str | None = Field(default=None, max_length=40, examples=["+37060000000"])
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
-    owner: Int | None = Field(default=None, ge=1, le=2**31 - 1, description="a user's id")
+    owner: RecordId | None = Field(default=None, description="a user's id")
     tags: list[Tag] = Field(default_factory=list, max_length=500)
     status: str | None = Field(default=None, max_length=60)
     score: Number = Field(default=0, ge=-1e15, le=1e15)
@@ -67,14 +67,14 @@ class ContactOut(ContactIn):
 class DealIn(_Fields):
     """A deal's fields; any other key is a custom field. A stage must be one of its pipeline's."""
 
-    contact_id: Int | None = Field(default=None, ge=1, le=2**31 - 1)
+    contact_id: RecordId | None = Field(default=None)
     name: str | None = Field(default=None, max_length=200)
     pipeline: str | None = Field(default=None, max_length=120, examples=["sales"])
     stage: str | None = Field(default=None, max_length=120, examples=["proposal"])
     value: Number | None = Field(default=None, ge=-1e15, le=1e15)
     currency: str | None = Field(default=None, max_length=3, json_schema_extra={"pattern": r"^[A-Za-z]{3}$"},
                                  examples=["EUR"])
-    owner: Int | None = Field(default=None, ge=1, le=2**31 - 1)
+    owner: RecordId | None = Field(default=None)
     tags: list[Tag] = Field(default_factory=list, max_length=500)
     score: Number = Field(default=0, ge=-1e15, le=1e15)
 
@@ -93,9 +93,9 @@ class TaskIn(BaseModel):
     title: str = Field(default=None, min_length=1, max_length=500, description="may be changed, not cleared")
     notes: str | None = Field(default=None, max_length=2000)
     due_at: str | None = Field(default=None, max_length=40, json_schema_extra=WHEN)
-    assignee: Int | None = Field(default=None, ge=1, le=2**31 - 1, description="a user's id")
-    contact_id: Int | None = Field(default=None, ge=1, le=2**31 - 1)
-    deal_id: Int | None = Field(default=None, ge=1, le=2**31 - 1)
+    assignee: RecordId | None = Field(default=None, description="a user's id")
+    contact_id: RecordId | None = Field(default=None)
+    deal_id: RecordId | None = Field(default=None)
     done: Bool = False
 
 
@@ -130,7 +130,7 @@ class SearchIn(BaseModel):
         default=None,
         examples=[{"all": [{"field": "contact.status", "op": "eq", "value": "lead"}]}],
     )
-    limit: Int = Field(default=50, ge=1, le=200)
+    limit: Annotated[int, Field(ge=1, le=200), WHOLE] = Field(default=50)
     cursor: str | None = CURSOR
 
 

@@ -3,7 +3,7 @@ failed runs, and enrolling one subject into a published flow."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from builder.api.auth import SECURITY, requires
 from builder.api.context import services
 from builder.api.errors import ApiError, not_found
-from builder.api.fields import Int, Moment
+from builder.api.fields import WHOLE, Moment, RecordId
 from runtime import operations, runlist
 from runtime.runlist import BadCursor, RunFilter
 
@@ -77,10 +77,10 @@ class RunPath(BaseModel):
 
 class RetryFailedIn(BaseModel):
     flow: str | None = Field(default=None, max_length=120)
-    version: Int | None = Field(default=None, ge=1, le=MAX_ID)
+    version: RecordId | None = Field(default=None)
     since: Moment | None = None
     until: Moment | None = None
-    limit: Int = Field(default=1000, ge=1, le=runlist.MAX_BULK)
+    limit: Annotated[int, Field(ge=1, le=runlist.MAX_BULK), WHOLE] = Field(default=1000)
 
 
 class RetryFailedOut(BaseModel):
@@ -98,8 +98,8 @@ class SubjectIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     # absent, not null: a client reading the spec sends only the keys it means
-    contact_id: Int = Field(default=None, ge=1, le=MAX_ID)
-    deal_id: Int = Field(default=None, ge=1, le=MAX_ID)
+    contact_id: RecordId = Field(default=None)
+    deal_id: RecordId = Field(default=None)
     email: str = Field(default=None, min_length=1, max_length=320, description="a contact by e-mail")
 
 
