@@ -63,9 +63,9 @@ class FlowDocument(BaseModel):
                      json_schema_extra={"pattern": r"^[a-z0-9][a-z0-9_\-]*$"})
 
 
-class AnyDocument(RootModel[SkipValidation[Any]]):
-    """Any JSON (a flow document is an object): validating is how one learns what is wrong with a
-    document, so nothing is refused before the validator has listed every problem."""
+class AnyDocument(RootModel[SkipValidation[dict[str, Any] | list[Any] | float | bool]]):
+    """Any JSON but null or a bare string (a flow document is an object): validating is how one learns
+    what is wrong with a document, so nothing is refused before the validator has listed every problem."""
 
 
 class SavedOut(BaseModel):
@@ -87,10 +87,22 @@ class PublishIn(BaseModel):
     preview: Bool = Field(default=False, description="only report what publishing would do")
 
 
+class MoveOut(BaseModel):
+    node: str
+    from_version: int
+    runs: int
+    reason: str
+    run_ids: list[str] | None = Field(default=None, description="the runs that stay (at most 100)")
+
+
 class PreviewOut(BaseModel):
     version: int
-    waiting: dict[str, int]
-    cannot_move: list[str]
+    waiting: dict[str, int] = Field(description="node id -> runs of older versions waiting there")
+    cannot_move: list[str] = Field(description="nodes whose waiting runs stay on their version")
+    blocked: list[MoveOut] = Field(default=[], description="runs that cannot move, and why")
+    reenter: list[MoveOut] = Field(
+        default=[], description="runs that re-enter a changed delay or wait, counting from when they entered"
+    )
 
 
 class PublishOut(BaseModel):
@@ -98,6 +110,10 @@ class PublishOut(BaseModel):
     version: int
     policy: str | None = None
     moved: int | None = None
+    reentered: int | None = None
+    stayed: int | None = None
+    cancelled: int | None = None
+    busy: int | None = Field(default=None, description="runs a worker held, left on their version")
     unchanged: bool | None = None
     preview: PreviewOut
 
