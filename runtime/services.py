@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cryptography.fernet import Fernet
@@ -22,11 +22,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from connectors.credentials import CredentialBox
-from connectors.ratelimit import RateBudget
 from connectors.registry import ConnectorRegistry, default_registry
 from runtime import models
 from runtime.db import instance_home, make_engine, utcnow
 from runtime.flow import Flow
+
+if TYPE_CHECKING:  # imported when first used: `limits` is slow to load and few commands need it
+    from connectors.ratelimit import RateBudget
 
 
 def load_flow(document: Mapping[str, Any], version: int, registry: ConnectorRegistry) -> Flow:
@@ -150,6 +152,8 @@ class Services:
     def rate_budget(self) -> RateBudget:
         """The connectors' rate budgets, kept in this Redis and so shared by every worker."""
         if self._rate_budget is None:
+            from connectors.ratelimit import RateBudget
+
             self._rate_budget = RateBudget(redis_url_of(self.redis))
         return self._rate_budget
 
@@ -158,3 +162,6 @@ class Services:
             self._rate_budget.close()
         self.engine.dispose()
         self.redis.close()
+        from runtime.redis_embedded import release
+
+        release()  # the embedded server stops when this was its last process
