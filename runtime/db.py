@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, create_engine, event
+from sqlalchemy import JSON, DateTime, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -107,15 +108,55 @@ def alembic_config(url: str) -> Any:
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (idempotent: a second run does nothing)."""
+def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the database at `url` to `revision` (idempotent: a second run does nothing).
+    Returns the revision before and after (before is None for a database that had no schema)."""
+    url = _driver_url(url or database_url())
+    before = current_revision(url)
+    if revision == "head" and before is not None and before == head_revision():
+        return before, before  # nothing to do: skip loading Alembic and its migration scripts
     from alembic import command
 
-    url = url or database_url()
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plug-in otherwise
     command.upgrade(alembic_config(url), revision)
+    return before, current_revision(url)
+
+
+def _driver_url(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def head_revision() -> str:
+    """The newest migration's revision, read from the scripts' `revision = ...` lines (the one no other
+    names as its down_revision), so a command can check the schema without importing Alembic."""
+    found: dict[str, str | None] = {}
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        text = script.read_text()
+        revision = re.search(r"^revision\b[^=]*=\s*['\"]([^'\"]+)['\"]", text, re.M)
+        down = re.search(r"^down_revision\b[^=]*=\s*['\"]([^'\"]+)['\"]", text, re.M)
+        if revision:
+            found[revision.group(1)] = down.group(1) if down else None
+    heads = set(found) - {d for d in found.values() if d}
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def current_revision(url: str | None = None) -> str | None:
+    """The schema revision the database is at (None when it has no schema yet)."""
+    url = _driver_url(url or database_url())
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
 
 
 def utcnow() -> datetime:

@@ -38,6 +38,7 @@ GRACE = timedelta(seconds=30)  # how long a run may sit `running` unclaimed befo
 LEASE_SECONDS = 15
 DATE_CATCH_UP = timedelta(days=7)  # a date trigger missed (scheduler down) still fires within this
 CHUNK = 500
+CHUNK_ATTEMPTS = 3
 OBJECTS: dict[str, Any] = {"contact": Contact, "deal": Deal}
 
 
@@ -79,12 +80,15 @@ def release_lease(services: Services, holder: str, name: str = "scheduler") -> N
 
 
 def claim_due(services: Services, limit: int = BATCH) -> int:
-    """Queue every run whose wake_at has come, in batches; returns how many were queued."""
+    """Queue every run whose wake_at has come, in batches; returns how many were queued.
+
+    Each batch is claimed by one UPDATE ... RETURNING (its rows locked with SKIP LOCKED on PostgreSQL;
+    SQLite transactions are serial), so schedulers running side by side never queue a run twice."""
     total = 0
     while True:
         now = services.now()
         with Session(services.engine) as session:
-            query = (
+            due = (
                 select(Run.id)
                 .where(
                     Run.status == str(RunStatus.WAITING),
@@ -95,15 +99,16 @@ def claim_due(services: Services, limit: int = BATCH) -> int:
                 .limit(limit)
             )
             if is_postgres(services.engine):
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.execute(query).scalars())
-            if ids:
+                due = due.with_for_update(skip_locked=True)
+            ids = list(
                 session.execute(
                     update(Run)
-                    .where(Run.id.in_(ids))
+                    .where(Run.id.in_(due.scalar_subquery()))
                     .values(queued_at=now)
+                    .returning(Run.id)
                     .execution_options(synchronize_session=False)
-                )
+                ).scalars()
+            )
             session.commit()
         jobs.enqueue_runs(services.redis, ids)
         total += len(ids)
@@ -123,23 +128,23 @@ def reconcile(services: Services) -> int:
     and events never matched. Also moves `later` items and restarts a vanished drain job."""
     now = services.now()
     with Session(services.engine) as session:
+        left = select(Run.id).where(
+            Run.status == str(RunStatus.RUNNING),
+            Run.updated_at < now - GRACE,
+            or_(Run.claimed_until.is_(None), Run.claimed_until < now),
+            or_(Run.queued_at.is_(None), Run.queued_at < now - REQUEUE_AFTER),
+        )
+        if is_postgres(services.engine):
+            left = left.with_for_update(skip_locked=True)
         runs = list(
             session.execute(
-                select(Run.id).where(
-                    Run.status == str(RunStatus.RUNNING),
-                    Run.updated_at < now - GRACE,
-                    or_(Run.claimed_until.is_(None), Run.claimed_until < now),
-                    or_(Run.queued_at.is_(None), Run.queued_at < now - REQUEUE_AFTER),
-                )
+                update(Run)
+                .where(Run.id.in_(left.scalar_subquery()))
+                .values(queued_at=now)
+                .returning(Run.id)
+                .execution_options(synchronize_session=False)
             ).scalars()
         )
-        if runs:
-            session.execute(
-                update(Run)
-                .where(Run.id.in_(runs))
-                .values(queued_at=now)
-                .execution_options(synchronize_session=False)
-            )
         events = list(
             session.execute(
                 select(Event.id)
@@ -167,17 +172,31 @@ def _ids(session: Session, model: Any, after: int) -> list[int]:
 
 
 def _each_chunk(services: Services, model: Any, work: Callable[[DbHost, list[int]], int]) -> int:
-    """Call `work` on every record id of `model`, one transaction per chunk, queueing its follow-ups."""
+    """Call `work` on every record id of `model`, one transaction per chunk, queueing its follow-ups.
+
+    Sweeps may run side by side (`scheduler --once` beside the lease holder): the trigger marks'
+    unique key lets one of them fire a record; the other's chunk fails on it and is done again, and
+    then sees the mark."""
     total, after = 0, 0
     while True:
-        with Session(services.engine, expire_on_commit=False) as session:
-            ids = _ids(session, model, after)
-            if not ids:
-                return total
-            host = DbHost(services, session)
-            total += work(host, ids)
-            host.release()
-            session.commit()
+        for attempt in range(CHUNK_ATTEMPTS):
+            with Session(services.engine, expire_on_commit=False) as session:
+                ids = _ids(session, model, after)
+                if not ids:
+                    return total
+                host = DbHost(services, session)
+                try:
+                    started = work(host, ids)
+                    host.release()
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    host.forget()
+                    if attempt == CHUNK_ATTEMPTS - 1:
+                        raise
+                    continue
+            break
+        total += started
         jobs.push(services.redis, host.followups)
         after = ids[-1]
 
@@ -320,7 +339,10 @@ def _fire_schedule(services: Services, flow: Flow, trigger: TriggerIndex) -> int
                 flow_key=flow.key, position=trigger.position, subject_key="schedule", value=iso(slot), at=slot
             )
         )
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # another scheduler's pass fired this slot a moment ago
+            return 0
     for_each = trigger.spec.get("for_each")
     if not for_each:
         with Session(services.engine, expire_on_commit=False) as session:
@@ -373,13 +395,18 @@ class Scheduler:
     services: Services
     holder: str = ""
     last_run: dict[str, float] = field(default_factory=dict)
+    stopped: bool = False
 
     def __post_init__(self) -> None:
         self.holder = self.holder or self.services.worker_id
 
     def tick(self, everything: bool = False) -> dict[str, int]:
-        """One pass: due timers always; each sweep when its interval passed (or `everything`)."""
-        if not acquire_lease(self.services, self.holder):
+        """One pass: due timers always; each sweep when its interval passed (or `everything`).
+
+        A regular pass needs the lease. `everything` (`scheduler --once`) runs even while another
+        scheduler holds it: claiming timers is one atomic update, trigger marks are unique and work
+        items are idempotent, so a pass beside the lease holder starts nothing twice."""
+        if not acquire_lease(self.services, self.holder) and not everything:
             return {}
         done = {"timers": claim_due(self.services)}
         for name, (sweep, every) in SWEEPS.items():
@@ -407,23 +434,35 @@ class Scheduler:
             )
         background.start()
         try:
-            while not stop():
+            while not stop() and not self.stopped:
                 if acquire_lease(self.services, self.holder):
                     claim_due(self.services)
-                time.sleep(self._pause())
+                self._sleep(self._pause(), stop)
         finally:
+            self.stopped = True
             background.shutdown(wait=False)
             release_lease(self.services, self.holder)
 
+    def stop(self) -> None:
+        """Take no more passes and give the lease up, so a standby takes over at once."""
+        self.stopped = True
+        release_lease(self.services, self.holder)
+
     def _leased(self, sweep: Callable[[Services], int]) -> Callable[[], None]:
         def job() -> None:
-            if acquire_lease(self.services, self.holder):
+            if not self.stopped and acquire_lease(self.services, self.holder):
                 try:
                     sweep(self.services)
                 except Exception:
                     log.exception("scheduler sweep failed")
 
         return job
+
+    def _sleep(self, seconds: float, stop: Callable[[], bool]) -> None:
+        """Sleep, waking early when asked to stop (so `up` stops within a fraction of a second)."""
+        deadline = time.monotonic() + seconds
+        while not stop() and not self.stopped and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     def _pause(self) -> float:
         wake = next_wake(self.services)
@@ -432,5 +471,20 @@ class Scheduler:
         return max(0.02, min(1.0, (wake - self.services.now()).total_seconds()))
 
 
+def lease_holder(services: Services, name: str = "scheduler") -> str | None:
+    """Who holds the lease now (None when nobody does)."""
+    with Session(services.engine) as session:
+        row = session.get(Lease, name)
+        if row is None or row.expires_at < services.now():
+            return None
+        return row.holder
+
+
 def once(services: Services) -> dict[str, int]:
-    return Scheduler(services).tick(everything=True)
+    """`flowright scheduler --once`: one pass of everything, beside a running scheduler if there is one;
+    the lease, if this pass took it, is given back at the end."""
+    scheduler = Scheduler(services)
+    try:
+        return scheduler.tick(everything=True)
+    finally:
+        release_lease(services, scheduler.holder)

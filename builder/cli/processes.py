@@ -21,8 +21,8 @@ from werkzeug.serving import make_server
 
 from runtime import jobs
 from runtime.db import database_url, instance_home, upgrade
-from runtime.redis_embedded import redis_url, stop
-from runtime.scheduler import Scheduler, once
+from runtime.redis_embedded import redis_url
+from runtime.scheduler import Scheduler, lease_holder, once
 from runtime.services import Services
 
 log = logging.getLogger("flowright.up")
@@ -101,7 +101,7 @@ def up(port: int, host: str) -> None:
     scheduler = Scheduler(services)
     server = make_server(host, port, create_app({"SERVICES": services}), threaded=True)
     threads = [
-        threading.Thread(target=server.serve_forever, name="web", daemon=True),
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="web", daemon=True),
         threading.Thread(target=_worker_loop, args=(services, stopping), name="worker", daemon=True),
         threading.Thread(
             target=scheduler.run_forever, args=(stopping.is_set,), name="scheduler", daemon=True
@@ -122,9 +122,8 @@ def up(port: int, host: str) -> None:
         server.shutdown()
         for thread in threads:
             thread.join(timeout=15)
-        services.close()
-        if not redis_url():
-            stop()
+        scheduler.stop()
+        services.close()  # and the embedded Redis, unless another process still uses it
         click.echo("Stopped.", err=True)
 
 
@@ -154,13 +153,19 @@ def worker(burst: bool) -> None:
 
 @click.command()
 @click.option(
-    "--once", "run_once", is_flag=True, help="Run one pass of everything (timers, sweeps) and exit."
+    "--once",
+    "run_once",
+    is_flag=True,
+    help="Run one pass of everything (timers, sweeps) and exit, even beside a running scheduler.",
 )
 def scheduler(run_once: bool) -> None:
     """Wake due runs, fire schedule/date/segment triggers, reconcile; one active at a time (lease)."""
     services = _services()
     try:
         if run_once:
+            holder = lease_holder(services)
+            if holder:
+                click.echo(f"running beside the active scheduler {holder} (it holds the lease)", err=True)
             click.echo(json.dumps(once(services)))
             return
         stopping = threading.Event()
@@ -178,8 +183,13 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the latest revision (safe to run again)."""
-    upgrade()
-    click.echo(f"database at the latest revision: {database_url()}")
+    before, after = upgrade()
+    if before is None:
+        click.echo(f"database created at revision {after}: {database_url()}")
+    elif before != after:
+        click.echo(f"database migrated from revision {before} to {after}: {database_url()}")
+    else:
+        click.echo(f"database already at the latest revision {after}: {database_url()}")
 
 
 def register(group: click.Group) -> None:
