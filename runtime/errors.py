@@ -68,3 +68,14 @@ class EventsInvalid(EventInvalid):
     def pointers(self, indexed: bool) -> list[tuple[str, str]]:
         """Every problem; the pointers start with the event's index when the events came as a list."""
         return [(f"/{index}{p}" if indexed else p, m) for index, exc in self.problems for p, m in exc.details]
+
+
+class SubjectInvalid(FlowrightError, LookupError):
+    """A subject to enroll that names no record the flow can run on (none given, an unknown id, a contact
+    for a deal flow, fields that do not pass the records checks). A LookupError, so each door answers
+    "not found"; `details` lists (JSON pointer, message)."""
+
+    def __init__(self, message: str, details: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details if details is not None else [("/subject", message)]

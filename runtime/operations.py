@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from runtime import interpreter, jobs
-from runtime.errors import EventInvalid, EventsInvalid
+from runtime import dispatch, interpreter, jobs, runviews
+from runtime.errors import EventInvalid, EventsInvalid, SubjectInvalid
+from runtime.flow import Flow
 from runtime.host import DbHost
-from runtime.ingest import Accepted, accept
-from runtime.models import Credential, Run, Step
-from runtime.records import as_dict
+from runtime.ingest import Accepted, accept, resolve_subject
+from runtime.models import Credential, Run
 from runtime.run import RunStatus, transition
 from runtime.services import Services
 
@@ -47,21 +47,16 @@ def post_events(services: Services, events: Iterable[Any]) -> list[Accepted]:
 def enroll(
     services: Services, key: str, subject: Mapping[str, Any], trigger: Mapping[str, Any] | None = None
 ) -> str | None:
-    """Start a run of the published flow for `subject` ({"contact_id"} / {"deal_id"}).
+    """Start a run of the published flow for `subject`, given as an event's subject is (DESIGN §4):
+    `{"contact": {"email": ...}}` (upserted by e-mail or phone, as ingestion does), `{"contact_id": N}`
+    or `{"deal_id": N}`. A contact or deal flow refuses a subject naming no such record (SubjectInvalid).
 
     Returns None when the flow's `reenroll` setting refuses the subject."""
     with Session(services.engine, expire_on_commit=False) as session:
         host = DbHost(services, session)
         flow = services.current_flow(session, key)
-        subject = dict(subject)
-        if subject.get("deal_id") is not None and subject.get("contact_id") is None:
-            deal = host.records.get("deal", subject["deal_id"])
-            if deal is None:
-                raise LookupError(f"there is no deal {subject['deal_id']}")
-            subject["contact_id"] = deal.get("contact_id")
-        if flow.subject == "contact":
-            subject.pop("deal_id", None)
-        run = host.new_run(flow, subject, dict(trigger or {"manual": True}))
+        run_on = _enrolled_subject(host, flow, subject)
+        run = host.new_run(flow, run_on, dict(trigger or {"manual": True}))
         host.claimed.clear()  # leave it unclaimed: a worker takes it from the queue
         if run is not None:
             session.execute(update(Run).where(Run.id == run.id).values(claimed_by=None, claimed_until=None))
@@ -70,6 +65,25 @@ def enroll(
         return None
     jobs.push(services.redis, [f"r:{run.id}", *host.followups])
     return run.id
+
+
+def _enrolled_subject(host: DbHost, flow: Flow, subject: Any) -> dict[str, Any]:
+    """The run's subject ({"contact_id"[, "deal_id"]}) for what the caller gave, resolved as an event's."""
+    if not isinstance(subject, Mapping):
+        raise SubjectInvalid('the subject is an object such as {"contact": {"email": "..."}}')
+    try:
+        contact_id, deal_id = resolve_subject(host.records, subject)
+    except EventInvalid as exc:
+        raise SubjectInvalid(exc.message, exc.details) from None
+    run_on = dispatch.subject_for(flow, contact_id, deal_id)
+    if run_on is None:
+        wanted = (
+            '{"deal_id": N}'
+            if flow.subject == "deal"
+            else '{"contact": {"email": "..."}}, {"contact_id": N} or {"deal_id": N} of a deal with a contact'
+        )
+        raise SubjectInvalid(f"flow {flow.key!r} runs on a {flow.subject}: give {wanted}")
+    return run_on
 
 
 def _claimed(services: Services, session: Session, run_id: str) -> tuple[DbHost, Any]:
@@ -109,54 +123,14 @@ def cancel(services: Services, run_id: str) -> None:
 def list_runs(
     services: Services, *, flow: str | None = None, status: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    with Session(services.engine) as session:
-        query = select(Run).order_by(Run.started_at.desc()).limit(limit)
-        if flow:
-            query = query.where(Run.flow_key == flow)
-        if status:
-            query = query.where(Run.status == status)
-        return [_run_summary(r) for r in session.execute(query).scalars()]
+    return runviews.list_runs(services.engine, flow=flow, status=status, limit=limit)
 
 
 def show_run(services: Services, run_id: str) -> dict[str, Any]:
-    with Session(services.engine) as session:
-        row = session.get(Run, run_id)
-        if row is None:
-            raise LookupError(f"there is no run {run_id}")
-        steps = session.execute(select(Step).where(Step.run_id == run_id).order_by(Step.seq)).scalars()
-        state = row.state
-        return {
-            **_run_summary(row),
-            "vars": state.get("vars"),
-            "trigger": state.get("trigger"),
-            "subject": state.get("subject"),
-            "wait": state.get("wait"),
-            "steps": [as_dict(s) for s in steps],
-        }
+    return runviews.show_run(services.engine, run_id)
 
 
-def _run_summary(row: Run) -> dict[str, Any]:
-    data = as_dict(row)
-    return {
-        k: data.get(k)
-        for k in (
-            "id",
-            "flow_key",
-            "version",
-            "status",
-            "cursor",
-            "subject_key",
-            "wake_at",
-            "error",
-            "exit_reason",
-            "started_at",
-            "updated_at",
-            "finished_at",
-        )
-    }
-
-
-run_summary = _run_summary  # the columns of a run list row, shared with runtime.runlist
+run_summary = runviews.run_summary  # the columns of a run list row, shared with runtime.runlist
 
 
 def put_record(services: Services, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,25 +1,43 @@
-"""Data commands: flows, enroll, events, runs, records and credentials, over the durable runtime."""
+"""Data commands: flows, enroll, events, runs, records and credentials, over the durable runtime.
+
+The runtime is imported inside each command, so a quick one (`runs list`) loads only what it uses.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from builder.cli.common import json_argument, read_json_file, ready_database
-from runtime import bundles, jobs, operations, publish
-from runtime.errors import FlowInvalid
-from runtime.ingest import EventInvalid
-from runtime.services import Services
+from runtime.errors import EventInvalid, FlowInvalid
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runtime.services import Services
+
+POLICIES = ("keep", "migrate", "cancel")  # runtime.publish.POLICIES, without importing the publisher
 
 
 def _services() -> Services:
+    from runtime import jobs
+    from runtime.services import Services
+
     ready_database()
     services = Services.from_env()
     jobs.install(services)
     return services
+
+
+def _engine() -> Engine:
+    """The database alone, for commands that only read runs (no Redis, no connectors)."""
+    from runtime.db import make_engine
+
+    ready_database()
+    return make_engine()
 
 
 def _echo(data: Any) -> None:
@@ -27,6 +45,8 @@ def _echo(data: Any) -> None:
 
 
 def _flow_documents(path: Path) -> list[dict[str, Any]]:
+    from runtime import bundles
+
     files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
     found = []
     for file in files:
@@ -53,6 +73,8 @@ def flows() -> None:
 @click.option("--publish", "and_publish", is_flag=True, help="Publish each imported flow too.")
 def flows_import(paths: tuple[Path, ...], and_publish: bool) -> None:
     """Save flow documents (files, folders or bundles of resolved flows) as drafts."""
+    from runtime import publish
+
     services = _services()
     try:
         for path in paths:
@@ -73,6 +95,8 @@ def flows_import(paths: tuple[Path, ...], and_publish: bool) -> None:
 @click.argument("key")
 @click.option("--version", type=int, default=None, help="A published version (default: the draft).")
 def flows_export(key: str, version: int | None) -> None:
+    from runtime import publish
+
     services = _services()
     try:
         _echo(publish.export(services, key, version))
@@ -86,13 +110,15 @@ def flows_export(key: str, version: int | None) -> None:
 @click.argument("key")
 @click.option(
     "--policy",
-    type=click.Choice(publish.POLICIES),
+    type=click.Choice(POLICIES),
     default="keep",
     show_default=True,
     help="What happens to runs waiting in older versions.",
 )
 @click.option("--preview", "only_preview", is_flag=True, help="Only count waiting runs per node.")
 def flows_publish(key: str, policy: str, only_preview: bool) -> None:
+    from runtime import publish
+
     services = _services()
     try:
         _echo(
@@ -108,9 +134,16 @@ def flows_publish(key: str, policy: str, only_preview: bool) -> None:
 
 @click.command()
 @click.argument("key")
-@click.option("--subject", required=True, help='{"contact_id": 1} or {"deal_id": 2} (JSON or @file)')
+@click.option(
+    "--subject",
+    required=True,
+    help='{"contact": {"email": "ann@example.com"}} (upserted), {"contact_id": 1} or {"deal_id": 2}; '
+    "JSON or @file",
+)
 def enroll(key: str, subject: str) -> None:
     """Start a run of a published flow for one subject."""
+    from runtime import operations
+
     services = _services()
     try:
         run_id = operations.enroll(services, key, json_argument(subject, "--subject"))
@@ -130,6 +163,8 @@ def events() -> None:
 @click.argument("event")
 def events_post(event: str) -> None:
     """Ingest one event or a list (JSON or @file), exactly as POST /api/events does."""
+    from runtime import operations
+
     body = json_argument(event, "EVENT")
     services = _services()
     try:
@@ -151,11 +186,13 @@ def runs() -> None:
 @click.option("--status", default=None)
 @click.option("--json", "as_json", is_flag=True)
 def runs_list(flow: str | None, status: str | None, as_json: bool) -> None:
-    services = _services()
+    from runtime import runviews
+
+    engine = _engine()
     try:
-        found = operations.list_runs(services, flow=flow, status=status)
+        found = runviews.list_runs(engine, flow=flow, status=status)
     finally:
-        services.close()
+        engine.dispose()
     if as_json:
         _echo(found)
         return
@@ -171,13 +208,15 @@ def runs_list(flow: str | None, status: str | None, as_json: bool) -> None:
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True)
 def runs_show(run_id: str, as_json: bool) -> None:
-    services = _services()
+    from runtime import runviews
+
+    engine = _engine()
     try:
-        run = operations.show_run(services, run_id)
+        run = runviews.show_run(engine, run_id)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
-        services.close()
+        engine.dispose()
     if as_json:
         _echo(run)
         return
@@ -192,13 +231,17 @@ def runs_show(run_id: str, as_json: bool) -> None:
         )
 
 
-def _run_command(name: str, action: Any, done: str) -> click.Command:
+def _run_command(name: str, done: str) -> click.Command:
+    """`runs NAME ID`, calling runtime.operations.NAME."""
+
     @click.command(name)
     @click.argument("run_id")
     def command(run_id: str) -> None:
+        from runtime import operations
+
         services = _services()
         try:
-            action(services, run_id)
+            getattr(operations, name)(services, run_id)
         except (LookupError, ValueError, operations.RunBusy) as exc:
             raise click.ClickException(str(exc)) from None
         finally:
@@ -209,8 +252,8 @@ def _run_command(name: str, action: Any, done: str) -> click.Command:
     return command
 
 
-runs.add_command(_run_command("retry", operations.retry, "queued again from its failed step"))
-runs.add_command(_run_command("cancel", operations.cancel, "cancelled"))
+runs.add_command(_run_command("retry", "queued again from its failed step"))
+runs.add_command(_run_command("cancel", "cancelled"))
 
 
 @click.group()
@@ -222,6 +265,8 @@ def records() -> None:
 @click.argument("kind", type=click.Choice(["contact", "deal"]))
 @click.argument("fields")
 def records_put(kind: str, fields: str) -> None:
+    from runtime import operations
+
     services = _services()
     try:
         _echo(operations.put_record(services, kind, json_argument(fields, "FIELDS")))
@@ -236,6 +281,8 @@ def records_put(kind: str, fields: str) -> None:
 @click.argument("key")
 @click.option("--json", "as_json", is_flag=True)
 def records_get(kind: str, key: str, as_json: bool) -> None:
+    from runtime import operations
+
     services = _services()
     try:
         record = operations.get_record(services, kind, key)
@@ -260,6 +307,8 @@ def credentials() -> None:
 @click.argument("name")
 @click.argument("values")
 def credentials_put(connector: str, name: str, values: str) -> None:
+    from runtime import operations
+
     services = _services()
     try:
         operations.put_credential(services, connector, name, json_argument(values, "VALUES"))
