@@ -346,6 +346,42 @@ def on_event(flow: Flow, run: RunState, host: Host, event: Mapping[str, Any]) ->
     return True
 
 
+def reenter(flow: Flow, run: RunState, host: Host) -> RunState:
+    """A waiting run enters its node again as `flow` (a newer version) defines it, keeping the moment it
+    first entered: a delay counts its new duration from then, a wait_for waits for the new event with its
+    new timeout from then. A moment already past wakes the run on the next scheduler pass (a delay's
+    window still applies from now). Used by `publish --policy migrate`; see docs/decisions.md."""
+    wait = dict(run.wait or {})
+    node = flow.node(wait["node"])
+    since = to_datetime(wait["since"]) or host.now()
+    now = host.now()
+    records = host.load_records(run)
+    tz = subject_timezone(flow, records)
+    step = Step(flow, run, host, node, build_scope(flow, run, records, since), since, tz)
+    if node["type"] == "delay":
+        target = parse_duration(node["duration"]).add_to(since, tz) if "duration" in node else _until(step)
+        if node.get("window"):
+            target = next_opening(max(target, now), node["window"], tz)
+        output = {"until": iso(target)}
+        run.wait = {"node": node["id"], "since": iso(since), "kind": "delay", "output": output}
+        run.wake_at = max(target, now)
+    elif node["type"] == "wait_for":
+        timeout = node.get("timeout")
+        timeout_at = parse_duration(timeout).add_to(since, tz) if timeout else None
+        run.wait = {
+            "node": node["id"],
+            "since": iso(since),
+            "kind": "wait_for",
+            "event": node["event"],
+            "where": node.get("where"),
+        }
+        run.wake_at = max(timeout_at, now) if timeout_at else None
+    else:
+        raise ValueError(f"node {node['id']!r} is a {node['type']}, not a delay or wait_for")
+    host.save(run, None)
+    return run
+
+
 def cancel(run: RunState, host: Host, reason: str = "cancelled") -> RunState:
     _end(run, host, RunStatus.CANCELLED, reason)
     return run

@@ -64,7 +64,8 @@ def test_validate_without_saving(viewer: FlaskClient, editor: FlaskClient) -> No
 def test_publish_preview_versions_and_export(editor: FlaskClient, viewer: FlaskClient) -> None:
     editor.post("/api/flows", json=drip())
     preview = editor.post("/api/flows/drip/publish", json={"preview": True}).get_json()
-    assert preview["preview"] == {"version": 1, "waiting": {}, "cannot_move": []}
+    empty = {"version": 1, "waiting": {}, "cannot_move": [], "blocked": [], "reenter": []}
+    assert preview["preview"] == empty
     first = editor.post("/api/flows/drip/publish", json={"policy": "keep"}).get_json()
     assert first["version"] == 1 and first["policy"] == "keep"
     changed = drip(event="form.sent")

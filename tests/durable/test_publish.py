@@ -3,6 +3,7 @@ migrate / cancel policies for runs waiting in an older version, with a preview o
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from runtime import operations, publish, scheduler
-from runtime.models import FlowVersion, Run
+from runtime.models import FlowVersion, Run, Wait
 from runtime.services import Services
 from tests.durable.support import ProbeServer, work
 
@@ -75,6 +76,8 @@ def test_publish_policy_for_waiting_runs(
         "version": 2,
         "waiting": {"pause": 1},
         "cannot_move": [],
+        "blocked": [],
+        "reenter": [],
     }
     result = publish.publish(services, "drip", document=changed, policy=policy)
     [run] = all_runs(services)
@@ -85,7 +88,7 @@ def test_publish_policy_for_waiting_runs(
     if policy != "cancel":
         assert dict(probe.calls) == {"send-v2" if policy == "migrate" else "send": 1}
     else:
-        assert result["moved"] == 1 and dict(probe.calls) == {}
+        assert (result["moved"], result["cancelled"]) == (0, 1) and dict(probe.calls) == {}
 
 
 def test_migrate_leaves_runs_whose_node_is_gone(services: Services, probe: ProbeServer) -> None:
@@ -96,3 +99,111 @@ def test_migrate_leaves_runs_whose_node_is_gone(services: Services, probe: Probe
     result = publish.publish(services, "drip", document=renamed, policy="migrate")
     assert result["moved"] == 0 and result["preview"]["cannot_move"] == ["pause"]
     assert [r.version for r in all_runs(services)] == [1]
+
+
+def waiter(delay: bool = False) -> dict[str, Any]:
+    """A flow waiting in w1 for pub.go (timeout P3D); with `delay`, w1 is a 5-second delay instead."""
+    w1: dict[str, Any] = {"id": "w1", "type": "wait_for", "event": "pub.go", "timeout": "P3D", "next": "t"}
+    if delay:
+        w1 = {"id": "w1", "type": "delay", "duration": "PT5S", "next": "t"}
+    return {
+        "format": "flowright/v1",
+        "key": "pub",
+        "name": "Pub",
+        "subject": "contact",
+        "triggers": [{"type": "event", "event": "form.submitted"}],
+        "start": "w1",
+        "settings": {"reenroll": "always"},
+        "nodes": [w1, {"id": "t", "type": "action", "action": "crm.add_tag", "params": {"tag": "done"}}],
+    }
+
+
+def test_migrate_reenters_a_node_whose_waiting_changed(services: Services, clock: Any) -> None:
+    """Version 1 waits in w1 for pub.go (3 days); version 2 makes w1 a 5-second delay: the runs re-enter
+    w1 as a delay counted from when they entered, their wait rows go, and pub.go no longer moves them."""
+    publish.publish(services, "pub", document=waiter())
+    start_one(services, "a")
+    clock.advance(seconds=2)
+    start_one(services, "b")
+    with Session(services.engine) as session:
+        waits = session.execute(select(Wait.run_id)).scalars().all()
+    assert len(waits) == 2
+    clock.advance(seconds=1)  # a entered 3 s ago, b 1 s ago
+
+    report = publish.preview(services, "pub", waiter(delay=True)).to_dict()
+    assert report["cannot_move"] == [] and report["blocked"] == []
+    [reenter] = report["reenter"]
+    assert (reenter["node"], reenter["from_version"], reenter["runs"]) == ("w1", 1, 2)
+    assert "wait_for" in reenter["reason"] and "delay" in reenter["reason"]
+
+    result = publish.publish(services, "pub", document=waiter(delay=True), policy="migrate")
+    assert (result["moved"], result["reentered"], result["stayed"]) == (2, 2, 0)
+    runs = {r.trigger_event: r for r in all_runs(services)}
+    entered = {"a": clock.moment - timedelta(seconds=3), "b": clock.moment - timedelta(seconds=1)}
+    for name, run in runs.items():
+        assert (run.version, run.status, run.state["wait"]["kind"]) == (2, "waiting", "delay")
+        assert run.wake_at == entered[name] + timedelta(seconds=5)  # not the old 3-day timeout
+    with Session(services.engine) as session:
+        assert session.execute(select(Wait)).scalars().all() == []
+
+    operations.post_events(
+        services, [{"id": "go", "type": "pub.go", "subject": {"contact": {"email": "a@example.com"}}}]
+    )
+    work(services)
+    assert {r.status for r in all_runs(services)} == {"waiting"}  # v3 waits for no event
+    clock.advance(seconds=3)  # a's 5 s are over, b's are not
+    scheduler.claim_due(services)
+    work(services)
+    assert {r.trigger_event: r.status for r in all_runs(services)} == {"a": "completed", "b": "waiting"}
+
+
+def test_preview_names_the_runs_that_cannot_move_and_why(services: Services, clock: Any) -> None:
+    publish.publish(services, "pub", document=waiter())
+    start_one(services, "a")
+    gone = waiter()
+    gone["start"] = "t"
+    gone["nodes"] = gone["nodes"][1:]
+    report = publish.preview(services, "pub", gone).to_dict()
+    [run] = all_runs(services)
+    assert report["cannot_move"] == ["w1"]
+    assert report["blocked"] == [
+        {
+            "node": "w1",
+            "from_version": 1,
+            "runs": 1,
+            "reason": "version 2 has no node 'w1'",
+            "run_ids": [run.id],
+        }
+    ]
+    action = waiter()
+    action["nodes"][0] = {
+        "id": "w1",
+        "type": "action",
+        "action": "crm.add_tag",
+        "params": {"tag": "x"},
+        "next": "t",
+    }
+    [blocked] = publish.preview(services, "pub", action).to_dict()["blocked"]
+    assert blocked["reason"] == "'w1' was a wait_for and is an action in version 2: it does not wait"
+    result = publish.publish(services, "pub", document=action, policy="migrate")
+    assert (result["moved"], result["stayed"]) == (0, 1)
+    assert [r.version for r in all_runs(services)] == [1]
+
+
+def test_migrate_moves_an_unchanged_wait_as_it_is(services: Services, clock: Any) -> None:
+    publish.publish(services, "pub", document=waiter())
+    start_one(services, "a")
+    [before] = all_runs(services)
+    tagged = waiter()
+    tagged["nodes"][1]["params"]["tag"] = "changed"
+    report = publish.preview(services, "pub", tagged).to_dict()
+    assert (report["blocked"], report["reenter"]) == ([], [])
+    result = publish.publish(services, "pub", document=tagged, policy="migrate")
+    assert (result["moved"], result["reentered"]) == (1, 0)
+    [after] = all_runs(services)
+    assert (after.version, after.wake_at, after.state["wait"]) == (2, before.wake_at, before.state["wait"])
+    operations.post_events(
+        services, [{"id": "go", "type": "pub.go", "subject": {"contact": {"email": "a@example.com"}}}]
+    )
+    work(services)
+    assert [r.status for r in all_runs(services)] == ["completed"]
