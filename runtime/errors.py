@@ -75,7 +75,10 @@ class SubjectInvalid(FlowrightError, LookupError):
     for a deal flow, fields that do not pass the records checks). A LookupError, so each door answers
     "not found"; `details` lists (JSON pointer, message)."""
 
-    def __init__(self, message: str, details: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, message: str, details: list[tuple[str, str]] | None = None, *, missing: bool = True
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details if details is not None else [("/subject", message)]
+        self.missing = missing  # False: the records exist but do not fit the flow (a 422, not a 404)

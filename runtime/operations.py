@@ -70,11 +70,12 @@ def enroll(
 def _enrolled_subject(host: DbHost, flow: Flow, subject: Any) -> dict[str, Any]:
     """The run's subject ({"contact_id"[, "deal_id"]}) for what the caller gave, resolved as an event's."""
     if not isinstance(subject, Mapping):
-        raise SubjectInvalid('the subject is an object such as {"contact": {"email": "..."}}')
+        raise SubjectInvalid('the subject is an object such as {"contact": {"email": "..."}}', missing=False)
     try:
         contact_id, deal_id = resolve_subject(host.records, subject)
     except EventInvalid as exc:
-        raise SubjectInvalid(exc.message, exc.details) from None
+        missing = all(message.startswith("there is no") for _, message in exc.details)
+        raise SubjectInvalid(exc.message, exc.details, missing=missing) from None
     run_on = dispatch.subject_for(flow, contact_id, deal_id)
     if run_on is None:
         wanted = (
@@ -82,7 +83,7 @@ def _enrolled_subject(host: DbHost, flow: Flow, subject: Any) -> dict[str, Any]:
             if flow.subject == "deal"
             else '{"contact": {"email": "..."}}, {"contact_id": N} or {"deal_id": N} of a deal with a contact'
         )
-        raise SubjectInvalid(f"flow {flow.key!r} runs on a {flow.subject}: give {wanted}")
+        raise SubjectInvalid(f"flow {flow.key!r} runs on a {flow.subject}: give {wanted}", missing=False)
     return run_on
 
 

@@ -13,6 +13,7 @@ from builder.api.context import services
 from builder.api.errors import ApiError, not_found
 from builder.api.fields import WHOLE, Moment, RecordId
 from runtime import operations, runlist
+from runtime.errors import SubjectInvalid
 from runtime.runlist import BadCursor, RunFilter
 
 bp = APIBlueprint("runs", __name__, url_prefix="/api", abp_tags=[Tag(name="runs")], abp_security=SECURITY)
@@ -189,6 +190,10 @@ def enroll(path: FlowPath, body: EnrollIn) -> Any:
         raise ApiError(422, "invalid_request", f"/subject: {message}", [("/subject", message)])
     try:
         run_id = operations.enroll(services(), path.key, subject, body.trigger)
+    except SubjectInvalid as exc:
+        if exc.missing:
+            raise not_found(exc.message) from None
+        raise ApiError(422, "invalid_request", exc.message, exc.details) from None
     except LookupError as exc:
         raise not_found(str(exc)) from None
     if run_id is None:

@@ -62,6 +62,12 @@ def test_enroll_refusals(editor: FlaskClient, services: Services) -> None:
     by_email = editor.post("/api/flows/drip/enroll", json={"subject": {"email": "byemail@example.com"}})
     assert by_email.status_code == 201 and by_email.get_json()["run_id"]
 
+    # a contact given to a deal flow exists but does not fit: 422 naming the subject, not 404
+    publish(editor, {**drip(key="deal-drip"), "subject": "deal"})
+    unfit = editor.post("/api/flows/deal-drip/enroll", json={"subject": {"email": "byemail@example.com"}})
+    assert unfit.status_code == 422, unfit.get_json()
+    assert error_of(unfit)["details"][0]["path"] == "/subject" and "runs on a deal" in error_of(unfit)["message"]
+
 
 def test_filters_and_cursor_pages(editor: FlaskClient, viewer: FlaskClient, services: Services,
                                   clock: Clock) -> None:
