@@ -66,7 +66,8 @@ def test_enroll_refusals(editor: FlaskClient, services: Services) -> None:
     publish(editor, {**drip(key="deal-drip"), "subject": "deal"})
     unfit = editor.post("/api/flows/deal-drip/enroll", json={"subject": {"email": "byemail@example.com"}})
     assert unfit.status_code == 422, unfit.get_json()
-    assert error_of(unfit)["details"][0]["path"] == "/subject" and "runs on a deal" in error_of(unfit)["message"]
+    problem = error_of(unfit)
+    assert problem["details"][0]["path"] == "/subject" and "runs on a deal" in problem["message"]
 
 
 def test_filters_and_cursor_pages(editor: FlaskClient, viewer: FlaskClient, services: Services,
