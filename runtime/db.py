@@ -115,9 +115,10 @@ def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None,
     before = current_revision(url)
     if revision == "head" and before is not None and before == head_revision():
         return before, before  # nothing to do: skip loading Alembic and its migration scripts
+    # one line per plug-in otherwise, logged while alembic.command is imported
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     from alembic import command
 
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plug-in otherwise
     command.upgrade(alembic_config(url), revision)
     return before, current_revision(url)
 
