@@ -18,7 +18,7 @@ from runtime.conditions import Clock, evaluate
 from runtime.errors import FlowrightError
 from runtime.flow import Flow
 from runtime.host import DbHost, primary_key, subject_keys
-from runtime.models import Event, Run, TriggerIndex, TriggerMark, Wait
+from runtime.models import Event, FlowVersion, Run, TriggerIndex, TriggerMark, Wait
 from runtime.run import LIVE
 
 log = logging.getLogger("flowright.dispatch")
@@ -135,21 +135,22 @@ def deliver(host: DbHost, event: Event, exclude: set[str] = frozenset()) -> None
             select(Wait.run_id).where(Wait.event_type == event.type, Wait.subject_key.in_(keys))
         ).scalars()
     )
+    candidates = set(waiting)
+    listening = _exiting_flows(host, event.type)
     statuses = [str(s) for s in LIVE]
     # Two selects, each on its own index: with an OR, SQLite reads every live run of the installation
     # (ix_run_status_wake), which made each event cost O(waiting runs).
     query = select(Run.id, Run.flow_key, Run.version).where(
-        Run.subject_key.in_(keys), Run.status.in_(statuses)
+        Run.subject_key.in_(keys), Run.status.in_(statuses), Run.flow_key.in_(listening)
     )
     if event.contact_id is not None:
         query = union(
             query,
             select(Run.id, Run.flow_key, Run.version).where(
-                Run.contact_id == event.contact_id, Run.status.in_(statuses)
+                Run.contact_id == event.contact_id, Run.status.in_(statuses), Run.flow_key.in_(listening)
             ),
         )
-    live = host.session.execute(query).all()
-    candidates = set(waiting)
+    live = host.session.execute(query).all() if listening else []
     for run_id, flow_key, version in live:
         flow = host.services.flow(host.session, flow_key, version)
         if flow.exit_when or any(e.get("event") == event.type for e in flow.exit_on):
@@ -163,6 +164,27 @@ def deliver(host: DbHost, event: Event, exclude: set[str] = frozenset()) -> None
             host.later.append(f"d:{event.id}:{run_id}")
             continue
         deliver_to(host, event, run_id)
+
+
+def _exiting_flows(host: DbHost, event_type: str) -> list[str]:
+    """Keys of the flows with a published version that a live run may leave on this event (`exit_when`,
+    checked on every event about the subject, or an `exit_on` of this type), read once per batch. Most
+    events (contact.created, email.opened) concern no such flow and then cost no query of live runs."""
+    key = f"exits:{event_type}"
+    cached = host.cache.get(key)
+    if cached is None:
+        found = set()
+        for flow_key, version in host.session.execute(select(FlowVersion.flow_key, FlowVersion.version)):
+            try:
+                flow = host.services.flow(host.session, flow_key, version)
+            except Exception:  # a version that no longer loads: look at its runs, as before
+                log.exception("flow %s v%s cannot be loaded", flow_key, version)
+                found.add(flow_key)
+                continue
+            if flow.exit_when or any(e.get("event") == event_type for e in flow.exit_on):
+                found.add(flow_key)
+        cached = host.cache[key] = sorted(found)
+    return list(cached)
 
 
 def deliver_to(host: DbHost, event: Event, run_id: str) -> None:
