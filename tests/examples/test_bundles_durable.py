@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from redis import Redis
-from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -21,6 +20,7 @@ from runtime.bundles import find_bundle
 from runtime.db import make_engine, upgrade
 from runtime.models import Run, Step
 from runtime.services import Services
+from tests.durable.support import work
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -36,11 +36,6 @@ def services(tmp_path: Path, redis_url: str) -> Iterator[Services]:
     yield services
     jobs.install(None)
     services.close()
-
-
-def work(services: Services) -> None:
-    SimpleWorker([jobs.queue(services.redis)], connection=services.redis).work(
-        burst=True, logging_level="WARNING")
 
 
 def answer(event_id: str, readiness: str) -> dict[str, Any]:

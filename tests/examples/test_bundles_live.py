@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from redis import Redis
-from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -28,6 +27,7 @@ from runtime.queries import records as record_queries
 from runtime.records import SqlRecords
 from runtime.services import Services
 from tests.durable.conftest import Clock
+from tests.durable.support import work
 
 
 class Stub:
@@ -85,11 +85,6 @@ def services(tmp_path: Path, redis_url: str, clock: Clock, stub: Stub) -> Iterat
     yield services
     jobs.install(None)
     services.close()
-
-
-def work(services: Services) -> None:
-    SimpleWorker([jobs.queue(services.redis)], connection=services.redis).work(
-        burst=True, logging_level="WARNING")
 
 
 def install(services: Services, bundle: str, *keys: str, **params: Any) -> None:
